@@ -10,15 +10,15 @@
 
 KDIR ?= $(shell ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -n 1)
 KVER ?= $(notdir $(patsubst %/build,%,$(KDIR)))
-export KDIR KVER
+
 
 BUILD := $(CURDIR)/build
 CC ?= cc
 USER_CFLAGS := -std=c11 -Wall -Wextra -Werror=implicit-function-declaration -O2 -g
 
-.PHONY: all modules userspace selftests check demo lint clean bench help kdir-check
+.PHONY: deps all modules userspace selftests host-tests check demo lint clean bench help kdir-check
 
-all: modules userspace selftests
+all: modules userspace selftests host-tests
 
 kdir-check:
 	@test -n "$(KDIR)" -a -d "$(KDIR)" || { \
@@ -27,16 +27,43 @@ kdir-check:
 modules: kdir-check
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
-userspace:
-	@true
+USER_PROGS := $(BUILD)/agent/qkdctl
+
+userspace: $(USER_PROGS)
+
+$(BUILD)/agent/qkdctl: agent/qkdctl.c uapi/linux/qkdkey.h
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -Iuapi -o $@ $<
+
+# Host unit tests. The uapi header must also build alone as strict C11.
+KSFT_INC = $(shell scripts/kernel-source tools/testing/selftests/kselftest_harness.h \
+	     tools/testing/selftests/kselftest.h)/tools/testing/selftests
+HOST_TESTS := $(BUILD)/host/uapi_test
+
+host-tests: $(HOST_TESTS)
+
+$(BUILD)/host/uapi-header.o: uapi/linux/qkdkey.h
+	@mkdir -p $(dir $@)
+	echo '#include <linux/qkdkey.h>' | \
+	  $(CC) -std=c11 -Wall -Wextra -pedantic -Werror -Iuapi -x c -c -o $@ -
+
+$(BUILD)/host/%: selftests/host/%.c uapi/linux/qkdkey.h $(BUILD)/host/uapi-header.o
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -Wall -Wextra -Wno-sign-compare -O2 -Iuapi -isystem $(KSFT_INC) -o $@ $<
 
 selftests:
 	$(MAKE) -C selftests all
 
-check: all
+# check and demo install their own dependencies (a no-op once present).
+deps:
+	scripts/deps
+
+check: deps
+	$(MAKE) all
 	scripts/check
 
-demo: all
+demo: deps
+	$(MAKE) all
 	scripts/demo
 
 bench: all
