@@ -15,6 +15,7 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/poll.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -25,6 +26,7 @@
 
 struct qkd_file {
 	struct qkd_waiter waiter;
+	struct mutex bind_lock;		/* serialises rebinds */
 	spinlock_t lock;		/* the fields below */
 	struct qkd_link *link;		/* a reference, or NULL until first use */
 	enum qkdkey_dir dir;
@@ -60,8 +62,8 @@ static void qkd_file_rebind(struct qkd_file *qf, struct qkd_link *link,
 {
 	struct qkd_link *old;
 
-	if (link)
-		qkd_link_attach(link, &qf->waiter);
+	/* The waiter can be on one link's list at a time: one rebind at once. */
+	mutex_lock(&qf->bind_lock);
 	spin_lock(&qf->lock);
 	old = qf->link;
 	qf->link = link;
@@ -71,10 +73,13 @@ static void qkd_file_rebind(struct qkd_file *qf, struct qkd_link *link,
 	qf->want_len = 0;
 	WRITE_ONCE(qf->gen, qf->gen + 1);
 	spin_unlock(&qf->lock);
-	if (old) {
+	if (old)
 		qkd_link_detach(old, &qf->waiter);
+	if (link)
+		qkd_link_attach(link, &qf->waiter);
+	mutex_unlock(&qf->bind_lock);
+	if (old)
 		qkd_link_put(old);
-	}
 	/* A reader blocked on the old binding retries with the new one. */
 	wake_up_interruptible_poll(&qf->waiter.wait, EPOLLIN | EPOLLRDNORM);
 }
@@ -407,6 +412,7 @@ static int qkd_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	INIT_LIST_HEAD(&qf->waiter.node);
 	init_waitqueue_head(&qf->waiter.wait);
+	mutex_init(&qf->bind_lock);
 	spin_lock_init(&qf->lock);
 	file->private_data = qf;
 	/* Lets io_uring complete reads inline or arm poll, not punt them. */
