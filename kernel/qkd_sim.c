@@ -107,7 +107,8 @@ static void sim_generate(struct sim_pair *pair, int i, u64 bytes)
 	size_t chunk;
 	int ret;
 
-	while (n) {
+	/* Rechecking the rate per chunk makes rate=0 a prompt pause. */
+	while (n && READ_ONCE(rate)) {
 		chunk = min_t(size_t, n, SIM_CHUNK);
 		get_random_bytes(pair->buf, chunk);
 		/* RX first: key the receiver cannot hold must not be sent. */

@@ -49,7 +49,7 @@ void qkd_link_unregister(struct qkd_link *link);
 int qkd_link_deliver(struct qkd_link *link, enum qkdkey_dir dir, u64 epoch,
 		     u64 offset, const void *buf, size_t len);
 
-/* Bytes the TX stream can take now without -ENOSPC; 0 while not UP. */
+/* Bytes the TX stream can take now without -ENOSPC; 0 in ALARM or gone. */
 size_t qkd_link_tx_room(struct qkd_link *link);
 
 /*

@@ -56,7 +56,11 @@ static void qkd_binding_load_locked(struct qkd_file *qf, struct qkd_binding *b)
 	b->bound = qf->bound;
 }
 
-/* Replaces the file's binding; takes over the caller's link reference. */
+/*
+ * Replaces the file's binding and takes over the caller's link reference.
+ * An implicit (!@bound) binding only applies to a still unbound file, so
+ * a first read racing with QKDKEY_IOC_BIND cannot undo the explicit bind.
+ */
 static void qkd_file_rebind(struct qkd_file *qf, struct qkd_link *link,
 			    enum qkdkey_dir dir, u64 epoch, bool bound)
 {
@@ -65,6 +69,12 @@ static void qkd_file_rebind(struct qkd_file *qf, struct qkd_link *link,
 	/* The waiter can be on one link's list at a time: one rebind at once. */
 	mutex_lock(&qf->bind_lock);
 	spin_lock(&qf->lock);
+	if (link && !bound && qf->link) {
+		spin_unlock(&qf->lock);
+		mutex_unlock(&qf->bind_lock);
+		qkd_link_put(link);
+		return;
+	}
 	old = qf->link;
 	qf->link = link;
 	qf->dir = dir;
@@ -104,15 +114,6 @@ static int qkd_file_binding(struct qkd_file *qf, struct qkd_binding *b)
 	epoch = link->epoch;
 	spin_unlock(&link->lock);
 
-	spin_lock(&qf->lock);
-	if (qf->link) {
-		/* Another thread bound the file first. */
-		qkd_binding_load_locked(qf, b);
-		spin_unlock(&qf->lock);
-		qkd_link_put(link);
-		return 0;
-	}
-	spin_unlock(&qf->lock);
 	qkd_file_rebind(qf, link, QKDKEY_DIR_TX, epoch, false);
 	return qkd_file_binding(qf, b);
 }
@@ -243,9 +244,15 @@ static ssize_t qkd_read_iter(struct kiocb *iocb, struct iov_iter *to)
 			return ret;
 	}
 	if (!ret) {
+		spin_lock(&qf->lock);
+		qf->want_len = 0;
+		spin_unlock(&qf->lock);
 		ret = qkd_copy_out(&b, &t, to);
 		if (!ret && b.dir == QKDKEY_DIR_RX)
 			iocb->ki_pos = offset + len;
+		/* Someone waiting on a range we took must now see ENOKEY. */
+		if (b.dir == QKDKEY_DIR_RX)
+			qkd_link_wake(b.link);
 	}
 	qkd_link_put(b.link);
 	return ret ? ret : count;
@@ -263,8 +270,13 @@ static __poll_t qkd_poll(struct file *file, poll_table *pt)
 	poll_wait(file, &qf->waiter.wait, pt);
 	if (qkd_file_binding(qf, &b))
 		return EPOLLERR;
+	/*
+	 * Readable means the read that last returned EAGAIN would now
+	 * complete; with none pending, a 1-byte read (RX: at the file
+	 * position, for sequential read(2) users).
+	 */
 	spin_lock(&qf->lock);
-	offset = qf->want_offset;
+	offset = qf->want_len ? qf->want_offset : file->f_pos;
 	len = qf->want_len ? qf->want_len : 1;
 	spin_unlock(&qf->lock);
 

@@ -156,7 +156,7 @@ static void qkd_link_wake_mask(struct qkd_link *link, __poll_t mask)
 	spin_unlock(&link->lock);
 }
 
-static void qkd_link_wake(struct qkd_link *link)
+void qkd_link_wake(struct qkd_link *link)
 {
 	qkd_link_wake_mask(link, EPOLLIN | EPOLLRDNORM);
 }
@@ -241,6 +241,8 @@ EXPORT_SYMBOL_GPL(qkd_link_register);
 
 void qkd_link_unregister(struct qkd_link *link)
 {
+	struct qkd_block *tx, *rx;
+
 	mutex_lock(&qkd_links_lock);
 	list_del(&link->node);
 	if (qkd_default_link == link)
@@ -254,10 +256,12 @@ void qkd_link_unregister(struct qkd_link *link)
 	mutex_lock(&link->deliver_lock);
 	spin_lock(&link->lock);
 	link->gone = true;
-	qkd_stream_flush(&link->stream[QKDKEY_DIR_TX]);
-	qkd_stream_flush(&link->stream[QKDKEY_DIR_RX]);
+	tx = qkd_stream_detach_all(&link->stream[QKDKEY_DIR_TX]);
+	rx = qkd_stream_detach_all(&link->stream[QKDKEY_DIR_RX]);
 	spin_unlock(&link->lock);
 	mutex_unlock(&link->deliver_lock);
+	qkd_blocks_expire(tx);
+	qkd_blocks_expire(rx);
 
 	qkd_link_wake_mask(link, EPOLLIN | EPOLLERR | EPOLLHUP);
 	qkd_link_put(link);
@@ -280,7 +284,7 @@ int qkd_link_deliver(struct qkd_link *link, enum qkdkey_dir dir, u64 epoch,
 	const u8 *p = buf;
 	bool delivered = false;
 	u32 step, max_blocks;
-	int ret = 0;
+	int need, ret = 0;
 
 	if (dir != QKDKEY_DIR_TX && dir != QKDKEY_DIR_RX)
 		return -EINVAL;
@@ -292,8 +296,10 @@ int qkd_link_deliver(struct qkd_link *link, enum qkdkey_dir dir, u64 epoch,
 	mutex_lock(&link->deliver_lock);
 	while (len) {
 		step = qkd_fill_step(offset, len, max_blocks);
-		ret = qkd_prealloc_get(&pre, DIV_ROUND_UP(offset % QKD_BLOCK_BYTES + step,
-							  QKD_BLOCK_BYTES));
+		spin_lock(&link->lock);
+		need = qkd_stream_fill_need(s, offset, step);
+		spin_unlock(&link->lock);
+		ret = qkd_prealloc_get(&pre, need);
 		if (ret)
 			break;
 		spin_lock(&link->lock);
@@ -307,6 +313,9 @@ int qkd_link_deliver(struct qkd_link *link, enum qkdkey_dir dir, u64 epoch,
 			ret = qkd_stream_fill(s, dir == QKDKEY_DIR_RX, offset, p,
 					      step, &pre);
 		spin_unlock(&link->lock);
+		/* A reader emptied the tail block meanwhile: allocate again. */
+		if (ret == -EAGAIN)
+			continue;
 		if (ret)
 			break;
 		delivered = true;
@@ -337,6 +346,7 @@ EXPORT_SYMBOL_GPL(qkd_link_tx_room);
 
 int qkd_link_new_epoch(struct qkd_link *link, u64 epoch)
 {
+	struct qkd_block *tx = NULL, *rx = NULL;
 	int ret = 0;
 
 	mutex_lock(&link->deliver_lock);
@@ -344,12 +354,14 @@ int qkd_link_new_epoch(struct qkd_link *link, u64 epoch)
 	if (link->gone) {
 		ret = -ENODEV;
 	} else {
-		qkd_stream_flush(&link->stream[QKDKEY_DIR_TX]);
-		qkd_stream_flush(&link->stream[QKDKEY_DIR_RX]);
+		tx = qkd_stream_detach_all(&link->stream[QKDKEY_DIR_TX]);
+		rx = qkd_stream_detach_all(&link->stream[QKDKEY_DIR_RX]);
 		link->epoch = epoch;
 	}
 	spin_unlock(&link->lock);
 	mutex_unlock(&link->deliver_lock);
+	qkd_blocks_expire(tx);
+	qkd_blocks_expire(rx);
 	/* RX readers waiting on the old epoch must see ESTALE now. */
 	qkd_link_wake(link);
 	return ret;
@@ -384,7 +396,8 @@ void qkd_link_report(struct qkd_link *link, u32 qber, u32 key_rate)
 	threshold = link->qber_threshold;
 	spin_unlock(&link->lock);
 	if (raised)
-		qkd_link_alarm_raised(link, qber, threshold);
+		qkd_link_alarm_raised(link, min_t(u32, qber, QKDKEY_QBER_PPM_MAX),
+				      threshold);
 }
 EXPORT_SYMBOL_GPL(qkd_link_report);
 

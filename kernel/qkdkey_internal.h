@@ -28,6 +28,7 @@ struct qkd_block {
 	refcount_t ref;		/* the stream's slot, plus readers copying out */
 	u32 live;		/* bits set in present[] */
 	u64 index;
+	struct qkd_block *next;	/* on a flush list, off the ring */
 	/* a set bit: byte delivered and neither handed out nor expired */
 	unsigned long present[BITS_TO_LONGS(QKD_BLOCK_BYTES)];
 	u8 data[QKD_BLOCK_BYTES];
@@ -128,6 +129,7 @@ void qkd_link_put(struct qkd_link *link);
 enum qkdkey_link_state qkd_link_state_locked(struct qkd_link *link);
 int qkd_link_set_admin(struct qkd_link *link, bool up);
 void qkd_link_set_threshold(struct qkd_link *link, u32 qber_threshold);
+void qkd_link_wake(struct qkd_link *link);
 void qkd_link_attach(struct qkd_link *link, struct qkd_waiter *w);
 void qkd_link_detach(struct qkd_link *link, struct qkd_waiter *w);
 
@@ -136,7 +138,9 @@ int qkd_pool_init(void);
 void qkd_pool_exit(void);
 int qkd_stream_alloc(struct qkd_stream *s, u32 max_blocks);
 void qkd_stream_free(struct qkd_stream *s);
-void qkd_stream_flush(struct qkd_stream *s);
+struct qkd_block *qkd_stream_detach_all(struct qkd_stream *s);
+void qkd_blocks_expire(struct qkd_block *list);
+int qkd_stream_fill_need(struct qkd_stream *s, u64 offset, u32 len);
 u32 qkd_pool_blocks_for(u32 bytes);
 size_t qkd_stream_room(struct qkd_stream *s);
 int qkd_prealloc_get(struct qkd_prealloc *p, u32 nr);

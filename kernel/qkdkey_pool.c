@@ -14,6 +14,7 @@
 #include <linux/log2.h>
 #include <linux/minmax.h>
 #include <linux/moduleparam.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -119,7 +120,7 @@ void qkd_stream_free(struct qkd_stream *s)
 {
 	if (!s->ring)
 		return;
-	qkd_stream_flush(s);
+	qkd_blocks_expire(qkd_stream_detach_all(s));
 	kvfree(s->ring);
 	s->ring = NULL;
 }
@@ -184,23 +185,49 @@ static void qkd_stream_expire_below(struct qkd_stream *s, u64 offset)
 	s->head = offset;
 }
 
-void qkd_stream_flush(struct qkd_stream *s)
+/*
+ * Takes every block off the ring and resets the stream for a new epoch,
+ * counting the present bytes as expired. The caller wipes the blocks with
+ * qkd_blocks_expire() after dropping the link lock, so that a large pool
+ * is not zeroed with the lock held.
+ */
+struct qkd_block *qkd_stream_detach_all(struct qkd_stream *s)
 {
-	struct qkd_block *b;
-	u32 i, n;
+	struct qkd_block *list = NULL, *b;
+	u32 i;
 
-	for (i = 0; i <= s->ring_mask; i++) {
+	for (i = 0; i <= s->ring_mask && s->nblocks; i++) {
 		b = s->ring[i];
 		if (!b)
 			continue;
-		n = qkd_block_expire(b, 0, QKD_BLOCK_BYTES);
-		s->avail -= n;
-		s->expired += n;
-		qkd_slot_clear(s, b);
+		s->ring[i] = NULL;
+		s->nblocks--;
+		b->next = list;
+		list = b;
 	}
-	WARN_ON_ONCE(s->avail || s->nblocks);
+	s->expired += s->avail;
+	s->avail = 0;
 	s->head = 0;
 	s->end = 0;
+	return list;
+}
+
+/*
+ * Wipes detached blocks and drops the ring's references. Safe without the
+ * link lock: off the ring, nobody else can reach their present bytes, and
+ * readers still copying out touch only the bytes they reserved.
+ */
+void qkd_blocks_expire(struct qkd_block *list)
+{
+	struct qkd_block *b;
+
+	while (list) {
+		b = list;
+		list = b->next;
+		qkd_block_expire(b, 0, QKD_BLOCK_BYTES);
+		qkd_block_put(b);
+		cond_resched();
+	}
 }
 
 /* Returns the first missing offset in [from, to), or @to. */
@@ -349,6 +376,17 @@ size_t qkd_stream_room(struct qkd_stream *s)
 	return room;
 }
 
+/* How many new blocks a fill of [offset, offset + len) needs now. */
+int qkd_stream_fill_need(struct qkd_stream *s, u64 offset, u32 len)
+{
+	u64 idx, last = (offset + len - 1) / QKD_BLOCK_BYTES;
+	int need = 0;
+
+	for (idx = offset / QKD_BLOCK_BYTES; idx <= last; idx++)
+		need += !qkd_slot(s, idx);
+	return need;
+}
+
 /*
  * Appends [offset, offset + len), which spans at most QKD_FILL_BLOCKS
  * blocks, taking new blocks from @p. An RX stream makes room by expiring
@@ -361,7 +399,7 @@ int qkd_stream_fill(struct qkd_stream *s, bool expire_oldest, u64 offset,
 	u64 first = offset / QKD_BLOCK_BYTES;
 	u64 last = (offset + len - 1) / QKD_BLOCK_BYTES;
 	u64 idx, base;
-	u32 need = 0, lo, hi;
+	u32 need, lo, hi;
 	struct qkd_block *b;
 
 	if (offset < s->end)
@@ -371,8 +409,7 @@ int qkd_stream_fill(struct qkd_stream *s, bool expire_oldest, u64 offset,
 			return -ENOSPC;
 		qkd_stream_expire_below(s, (last - s->ring_mask) * QKD_BLOCK_BYTES);
 	}
-	for (idx = first; idx <= last; idx++)
-		need += !qkd_slot(s, idx);
+	need = qkd_stream_fill_need(s, offset, len);
 	if (need > p->nr)
 		return -EAGAIN;
 	while (s->nblocks + need > s->max_blocks) {

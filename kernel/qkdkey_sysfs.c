@@ -214,12 +214,14 @@ static ssize_t default_link_store(struct kobject *kobj,
 				  struct kobj_attribute *attr,
 				  const char *buf, size_t count)
 {
-	char name[QKDKEY_NAME_LEN];
+	char name[QKDKEY_NAME_LEN + 1];
 	int ret;
 
-	if (count >= sizeof(name) + 1)
+	/* Room for the longest name and a newline; longer never matches. */
+	if (count >= sizeof(name))
 		return -EINVAL;
-	strscpy(name, buf, sizeof(name));
+	memcpy(name, buf, count);
+	name[count] = '\0';
 	ret = qkd_link_set_default(strim(name));
 	return ret ? ret : count;
 }
