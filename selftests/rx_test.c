@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -214,6 +216,83 @@ TEST_F(rx, poll_reports_enokey_and_estale)
 	ASSERT_EQ(1, poll(&pfd, 1, 10000));
 	ASSERT_TRUE(pfd.revents & POLLIN);
 	ASSERT_EQ(-ESTALE, qkd_pread(self->rxnb, self->r, 100, 1 << 30));
+}
+
+struct blocked_pread {
+	int fd;
+	uint64_t off;
+	ssize_t ret;
+	unsigned char buf[64];
+};
+
+static void *blocked_pread_thread(void *arg)
+{
+	struct blocked_pread *b = arg;
+
+	b->ret = qkd_pread(b->fd, b->buf, sizeof(b->buf), b->off);
+	return NULL;
+}
+
+/* Fills sim0b's RX a little in a fresh epoch, then holds the sim still. */
+static uint64_t partial_rx_pool(struct __test_metadata *_metadata,
+				FIXTURE_DATA(rx) *self)
+{
+	struct qkdkey_link_info info;
+
+	ASSERT_EQ(0, qkd_pause_and_empty());
+	ASSERT_EQ(0, qkd_bind(self->rx, 0, "sim0b", QKDKEY_DIR_RX));
+	ASSERT_EQ(0, qkd_bind(self->rxnb, 0, "sim0b", QKDKEY_DIR_RX));
+	ASSERT_EQ(0, qkd_sim_set("rate", SIM_RATE_DEFAULT));
+	ASSERT_EQ(0, qkd_wait_ge("sim0b", "rx_avail", 4096, 10000));
+	ASSERT_EQ(0, qkd_sim_pause());
+	ASSERT_EQ(0, qkd_info(self->rx, 0, &info));
+	ASSERT_LE(4096, info.rx_end);
+	return info.rx_end;
+}
+
+TEST_F(rx, blocked_reader_sees_range_taken_by_another)
+{
+	struct blocked_pread b = { .fd = self->rx };
+	struct timespec deadline;
+	uint64_t end = partial_rx_pool(_metadata, self);
+	pthread_t t;
+	int joined;
+
+	/* waits: the last 54 of its 64 bytes are not delivered (sim paused) */
+	b.off = end - 10;
+	ASSERT_EQ(0, pthread_create(&t, NULL, blocked_pread_thread, &b));
+	qkd_msleep(300);
+	/* another file takes delivered bytes of that range */
+	ASSERT_EQ(5, qkd_pread(self->rxnb, self->r, 5, end - 10));
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 10;
+	joined = pthread_timedjoin_np(t, NULL, &deadline);
+	if (joined) {
+		/* unblock it before failing: key arrival ends the wait */
+		qkd_sim_set("rate", SIM_RATE_DEFAULT);
+		pthread_join(t, NULL);
+	}
+	ASSERT_EQ(0, joined);
+	ASSERT_EQ(-ENOKEY, b.ret);
+}
+
+TEST_F(rx, poll_after_success_follows_file_position)
+{
+	struct pollfd pfd = { .fd = self->rxnb, .events = POLLIN };
+	uint64_t end = partial_rx_pool(_metadata, self);
+
+	/* a pending request at end, then a successful read elsewhere */
+	ASSERT_EQ(-EAGAIN, qkd_pread(self->rxnb, self->r, 100, end));
+	ASSERT_EQ(100, qkd_pread(self->rxnb, self->r, 100, 0));
+	/* poll now answers for the file position, not the old request */
+	ASSERT_EQ((off_t)(end + 10), lseek(self->rxnb, end + 10, SEEK_SET));
+	ASSERT_EQ(0, poll(&pfd, 1, 0));
+	ASSERT_EQ(200, lseek(self->rxnb, 200, SEEK_SET));
+	ASSERT_EQ(1, poll(&pfd, 1, 0));
+	ASSERT_EQ(0, lseek(self->rxnb, 0, SEEK_SET));
+	ASSERT_EQ(1, poll(&pfd, 1, 0));
+	ASSERT_EQ(-ENOKEY, qkd_read(self->rxnb, self->r, 1));
 }
 
 TEST_HARNESS_MAIN
