@@ -13,7 +13,11 @@
 #include <linux/types.h>
 #include <linux/qkdkey.h>
 
+struct nlattr;
+struct netlink_ext_ack;
 struct qkd_link;
+struct qkd_link_kind;
+struct sk_buff;
 
 struct qkd_link_config {
 	const char *name;	/* unique, < QKDKEY_NAME_LEN */
@@ -22,7 +26,43 @@ struct qkd_link_config {
 	u64 epoch;		/* first key-generation session */
 	u32 pool_limit;		/* bytes per stream; 0: core default */
 	u32 qber_threshold;	/* ppm; 0: QKDKEY_QBER_THRESHOLD_DEFAULT */
+	u32 low_watermark;	/* TX bytes; 0: no low-watermark events */
+	const struct qkd_link_kind *ops;	/* NULL: not managed by netlink */
+	void *priv;		/* the driver's, see qkd_link_priv() */
 };
+
+/*
+ * A kind of link that LINK_NEW can create, registered the way
+ * rtnl_link_ops are. The core validates the request against its policy
+ * and passes the parsed QKDKEY_A_* attributes. newlink, changelink and
+ * dellink run under the core's configuration mutex, so they never race
+ * each other or qkd_link_kind_unregister(); fill runs with the link list
+ * locked, so the link is registered while it runs.
+ */
+struct qkd_link_kind {
+	const char *name;
+	struct module *owner;
+	/* LINK_NEW: @cfg holds the common attributes; register the link(s). */
+	int (*newlink)(const struct qkd_link_config *cfg, struct nlattr **tb,
+		       struct netlink_ext_ack *extack);
+	/* LINK_SET attributes the kind owns; may be NULL. */
+	int (*changelink)(struct qkd_link *link, struct nlattr **tb,
+			  struct netlink_ext_ack *extack);
+	/* LINK_DEL, and every link of the kind at unregister. */
+	void (*dellink)(struct qkd_link *link);
+	/* LINK_GET: add kind attributes (never key material); may be NULL. */
+	int (*fill)(struct qkd_link *link, struct sk_buff *skb);
+	/* BIT_ULL(QKDKEY_A_*) of the LINK_SET attributes changelink takes. */
+	u64 set_attrs;
+	struct list_head node;
+};
+
+int qkd_link_kind_register(struct qkd_link_kind *kind);
+/* Deletes every link of the kind, then unregisters it. May sleep. */
+void qkd_link_kind_unregister(struct qkd_link_kind *kind);
+
+void *qkd_link_priv(struct qkd_link *link);
+const char *qkd_link_name(struct qkd_link *link);
 
 /*
  * Returns the new link or an ERR_PTR. The link starts UP. May sleep.
@@ -64,6 +104,9 @@ int qkd_link_new_epoch(struct qkd_link *link, u64 epoch);
  * latches until qkd_link_clear_alarm() or an operator clears it.
  */
 void qkd_link_report(struct qkd_link *link, u32 qber, u32 key_rate);
+
+/* Returns the current epoch. */
+u64 qkd_link_epoch(struct qkd_link *link);
 
 /* Returns -EBUSY while the last reported QBER is above the threshold. */
 int qkd_link_clear_alarm(struct qkd_link *link);

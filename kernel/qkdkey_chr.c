@@ -150,9 +150,45 @@ static int qkd_try_take(struct qkd_binding *b, u64 offset, u32 len,
 		else
 			ret = qkd_stream_take_at(s, offset, len, t);
 		t->epoch = link->epoch;
+		/* One low-watermark event per crossing; delivery re-arms it. */
+		t->low = !ret && b->dir == QKDKEY_DIR_TX && !link->tx_low &&
+			 s->avail < link->low_watermark;
+		if (t->low)
+			link->tx_low = true;
 	}
 	spin_unlock(&link->lock);
 	return ret;
+}
+
+static bool qkd_rx_undelivered(struct qkd_binding *b, u64 offset, u32 len)
+{
+	struct qkd_link *link = b->link;
+	bool undelivered;
+
+	spin_lock(&link->lock);
+	undelivered = !link->gone && b->epoch == link->epoch &&
+		      qkd_stream_probe_at(&link->stream[QKDKEY_DIR_RX], offset, len) == -EAGAIN;
+	spin_unlock(&link->lock);
+	return undelivered;
+}
+
+/*
+ * Records what a read waits for (poll answers for it) and, the first time
+ * a file waits for a given RX range not yet delivered, tells the monitor
+ * group: a pull-model bridge can then fetch that key.
+ */
+static void qkd_file_want(struct qkd_file *qf, struct qkd_binding *b,
+			  u64 offset, u32 len)
+{
+	bool repeat;
+
+	spin_lock(&qf->lock);
+	repeat = qf->want_len == len && qf->want_offset == offset;
+	qf->want_offset = offset;
+	qf->want_len = len;
+	spin_unlock(&qf->lock);
+	if (!repeat && b->dir == QKDKEY_DIR_RX && qkd_rx_undelivered(b, offset, len))
+		qkd_nl_key_want(b->link, QKDKEY_DIR_RX, b->epoch, offset, len);
 }
 
 static bool qkd_wait_done(struct qkd_file *qf, struct qkd_binding *b,
@@ -230,13 +266,9 @@ static ssize_t qkd_read_iter(struct kiocb *iocb, struct iov_iter *to)
 			ret = qkd_try_take(&b, offset, len, &t);
 		if (ret != -EAGAIN)
 			break;
-		if (nowait) {
-			spin_lock(&qf->lock);
-			qf->want_offset = offset;
-			qf->want_len = len;
-			spin_unlock(&qf->lock);
+		qkd_file_want(qf, &b, offset, len);
+		if (nowait)
 			break;
-		}
 		ret = wait_event_interruptible(qf->waiter.wait,
 					       qkd_wait_done(qf, &b, offset, len));
 		qkd_link_put(b.link);
@@ -253,6 +285,12 @@ static ssize_t qkd_read_iter(struct kiocb *iocb, struct iov_iter *to)
 		/* Someone waiting on a range we took must now see ENOKEY. */
 		if (b.dir == QKDKEY_DIR_RX)
 			qkd_link_wake(b.link);
+		if (t.low) {
+			struct qkd_link_status st;
+
+			qkd_link_get_status(b.link, &st);
+			qkd_nl_low_watermark(b.link, st.tx.avail, st.low_watermark);
+		}
 	}
 	qkd_link_put(b.link);
 	return ret ? ret : count;

@@ -20,9 +20,6 @@
 
 #include "qkdkey_internal.h"
 
-#define QKD_POOL_DEFAULT	SZ_1M
-#define QKD_POOL_MAX		SZ_256M
-
 /* Guards the link list, the default link and link ids. */
 DEFINE_MUTEX(qkd_links_lock);
 LIST_HEAD(qkd_links);
@@ -52,6 +49,16 @@ static struct qkd_link *qkd_link_find_locked(const char *name)
 		if (!strcmp(link->name, name))
 			return link;
 	return NULL;
+}
+
+bool qkd_link_name_taken(const char *name)
+{
+	bool taken;
+
+	mutex_lock(&qkd_links_lock);
+	taken = qkd_link_find_locked(name);
+	mutex_unlock(&qkd_links_lock);
+	return taken;
 }
 
 struct qkd_link *qkd_link_get_by_name(const char *name)
@@ -111,7 +118,7 @@ int qkd_link_set_default(const char *name)
 	return link ? 0 : -ENODEV;
 }
 
-static bool qkd_name_valid(const char *name, bool may_be_empty)
+bool qkd_name_valid(const char *name, bool may_be_empty)
 {
 	size_t len = name ? strnlen(name, QKDKEY_NAME_LEN) : 0;
 	size_t i;
@@ -186,7 +193,8 @@ struct qkd_link *qkd_link_register(const struct qkd_link_config *cfg)
 	if (!qkd_name_valid(cfg->name, false) ||
 	    !qkd_name_valid(cfg->peer, true) ||
 	    !qkd_name_valid(cfg->kind, false) ||
-	    pool > QKD_POOL_MAX || threshold > QKDKEY_QBER_PPM_MAX)
+	    pool < QKD_POOL_MIN || pool > QKD_POOL_MAX ||
+	    threshold > QKDKEY_QBER_PPM_MAX)
 		return ERR_PTR(-EINVAL);
 
 	link = kzalloc(sizeof(*link), GFP_KERNEL);
@@ -203,6 +211,9 @@ struct qkd_link *qkd_link_register(const struct qkd_link_config *cfg)
 	link->epoch = cfg->epoch;
 	link->pool_limit = pool;
 	link->qber_threshold = threshold;
+	link->low_watermark = cfg->low_watermark;
+	link->ops = cfg->ops;
+	link->priv = cfg->priv;
 
 	/*
 	 * RX holds twice the pool: key the peer already took but whose
@@ -226,9 +237,11 @@ struct qkd_link *qkd_link_register(const struct qkd_link_config *cfg)
 	if (ret)
 		goto err_unlock;
 	list_add_tail(&link->node, &qkd_links);
+	link->listed = true;
 	if (!qkd_default_link)
 		WRITE_ONCE(qkd_default_link, link);
 	mutex_unlock(&qkd_links_lock);
+	qkd_nl_link_event(link, QKDKEY_CMD_LINK_ADD_NTF);
 	return link;
 
 err_unlock:
@@ -245,6 +258,7 @@ void qkd_link_unregister(struct qkd_link *link)
 
 	mutex_lock(&qkd_links_lock);
 	list_del(&link->node);
+	link->listed = false;
 	if (qkd_default_link == link)
 		WRITE_ONCE(qkd_default_link,
 			   list_first_entry_or_null(&qkd_links, struct qkd_link, node));
@@ -264,6 +278,7 @@ void qkd_link_unregister(struct qkd_link *link)
 	qkd_blocks_expire(rx);
 
 	qkd_link_wake_mask(link, EPOLLIN | EPOLLERR | EPOLLHUP);
+	qkd_nl_link_del(link);
 	qkd_link_put(link);
 }
 EXPORT_SYMBOL_GPL(qkd_link_unregister);
@@ -294,6 +309,15 @@ int qkd_link_deliver(struct qkd_link *link, enum qkdkey_dir dir, u64 epoch,
 	max_blocks = min_t(u32, QKD_FILL_BLOCKS, s->max_blocks);
 
 	mutex_lock(&link->deliver_lock);
+	/* TX is all or nothing: a partial push would strand its peer's copy. */
+	if (dir == QKDKEY_DIR_TX) {
+		spin_lock(&link->lock);
+		if (len > qkd_stream_room(s))
+			ret = -ENOSPC;
+		spin_unlock(&link->lock);
+		if (ret)
+			len = 0;
+	}
 	while (len) {
 		step = qkd_fill_step(offset, len, max_blocks);
 		spin_lock(&link->lock);
@@ -325,8 +349,13 @@ int qkd_link_deliver(struct qkd_link *link, enum qkdkey_dir dir, u64 epoch,
 	}
 	mutex_unlock(&link->deliver_lock);
 	qkd_prealloc_put(&pre);
-	if (delivered)
+	if (delivered) {
+		spin_lock(&link->lock);
+		if (link->tx_low && link->stream[QKDKEY_DIR_TX].avail >= link->low_watermark)
+			link->tx_low = false;
+		spin_unlock(&link->lock);
 		qkd_link_wake(link);
+	}
 	return ret;
 }
 EXPORT_SYMBOL_GPL(qkd_link_deliver);
@@ -364,6 +393,8 @@ int qkd_link_new_epoch(struct qkd_link *link, u64 epoch)
 	qkd_blocks_expire(rx);
 	/* RX readers waiting on the old epoch must see ESTALE now. */
 	qkd_link_wake(link);
+	if (!ret)
+		qkd_nl_link_event(link, QKDKEY_CMD_LINK_CHANGE_NTF);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(qkd_link_new_epoch);
@@ -382,6 +413,7 @@ static void qkd_link_alarm_raised(struct qkd_link *link, u32 qber, u32 threshold
 {
 	pr_warn("link %s: QBER %u ppm above threshold %u ppm, key delivery stopped\n",
 		link->name, qber, threshold);
+	qkd_nl_alarm(link, qber, threshold);
 }
 
 void qkd_link_report(struct qkd_link *link, u32 qber, u32 key_rate)
@@ -433,6 +465,105 @@ int qkd_link_clear_alarm(struct qkd_link *link)
 }
 EXPORT_SYMBOL_GPL(qkd_link_clear_alarm);
 
+bool qkd_link_may_clear(struct qkd_link *link, u32 new_threshold)
+{
+	bool ok;
+
+	spin_lock(&link->lock);
+	ok = link->qber <= min(new_threshold, QKDKEY_QBER_PPM_MAX) ||
+	     (new_threshold == U32_MAX && link->qber <= link->qber_threshold);
+	spin_unlock(&link->lock);
+	return ok;
+}
+
+void qkd_link_set_low_watermark(struct qkd_link *link, u32 bytes)
+{
+	spin_lock(&link->lock);
+	link->low_watermark = bytes;
+	link->tx_low = false;
+	spin_unlock(&link->lock);
+}
+
+/*
+ * Resizes both pools. Shrinking expires the oldest key that no longer
+ * fits; the rings are allocated before and freed after the lock.
+ */
+int qkd_link_set_pool(struct qkd_link *link, u32 bytes)
+{
+	u32 tx_blocks = qkd_pool_blocks_for(bytes);
+	struct qkd_block **tx, **rx;
+
+	if (bytes < QKD_POOL_MIN || bytes > QKD_POOL_MAX)
+		return -EINVAL;
+	tx = qkd_ring_alloc(tx_blocks);
+	rx = qkd_ring_alloc(2 * tx_blocks);
+	if (!tx || !rx) {
+		kvfree(tx);
+		kvfree(rx);
+		return -ENOMEM;
+	}
+	mutex_lock(&link->deliver_lock);
+	spin_lock(&link->lock);
+	tx = qkd_stream_resize(&link->stream[QKDKEY_DIR_TX], tx, tx_blocks);
+	rx = qkd_stream_resize(&link->stream[QKDKEY_DIR_RX], rx, 2 * tx_blocks);
+	link->pool_limit = bytes;
+	spin_unlock(&link->lock);
+	mutex_unlock(&link->deliver_lock);
+	kvfree(tx);
+	kvfree(rx);
+	return 0;
+}
+
+static void qkd_stream_status(struct qkd_stream *s, struct qkd_link_status *st,
+			      enum qkdkey_dir dir)
+{
+	typeof(st->tx) *out = dir == QKDKEY_DIR_TX ? &st->tx : &st->rx;
+
+	out->avail = s->avail;
+	out->delivered = s->delivered;
+	out->taken = s->taken;
+	out->expired = s->expired;
+}
+
+void qkd_link_get_status(struct qkd_link *link, struct qkd_link_status *st)
+{
+	spin_lock(&link->lock);
+	st->state = qkd_link_state_locked(link);
+	st->epoch = link->epoch;
+	st->qber = link->qber;
+	st->qber_threshold = link->qber_threshold;
+	st->key_rate = link->key_rate;
+	st->pool_limit = link->pool_limit;
+	st->low_watermark = link->low_watermark;
+	st->alarms = link->alarms;
+	qkd_stream_status(&link->stream[QKDKEY_DIR_TX], st, QKDKEY_DIR_TX);
+	qkd_stream_status(&link->stream[QKDKEY_DIR_RX], st, QKDKEY_DIR_RX);
+	spin_unlock(&link->lock);
+}
+
+u64 qkd_link_epoch(struct qkd_link *link)
+{
+	u64 epoch;
+
+	spin_lock(&link->lock);
+	epoch = link->epoch;
+	spin_unlock(&link->lock);
+	return epoch;
+}
+EXPORT_SYMBOL_GPL(qkd_link_epoch);
+
+void *qkd_link_priv(struct qkd_link *link)
+{
+	return link->priv;
+}
+EXPORT_SYMBOL_GPL(qkd_link_priv);
+
+const char *qkd_link_name(struct qkd_link *link)
+{
+	return link->name;
+}
+EXPORT_SYMBOL_GPL(qkd_link_name);
+
 int qkd_link_set_admin(struct qkd_link *link, bool up)
 {
 	int ret = 0;
@@ -461,8 +592,18 @@ static int __init qkd_init(void)
 	ret = qkd_chr_init();
 	if (ret)
 		goto err_sysfs;
+	ret = qkd_user_init();
+	if (ret)
+		goto err_chr;
+	ret = qkd_nl_init();
+	if (ret)
+		goto err_user;
 	return 0;
 
+err_user:
+	qkd_user_exit();
+err_chr:
+	qkd_chr_exit();
 err_sysfs:
 	qkd_sysfs_exit();
 err_pool:
@@ -472,6 +613,9 @@ err_pool:
 
 static void __exit qkd_exit(void)
 {
+	/* No request runs after this; then the core's own links go. */
+	qkd_nl_exit();
+	qkd_user_exit();
 	/* Card modules depend on us, so every link is gone by now. */
 	WARN_ON(!list_empty(&qkd_links));
 	qkd_chr_exit();

@@ -10,6 +10,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/refcount.h>
+#include <linux/sizes.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uio.h>
@@ -23,6 +24,13 @@
  * sized so a whole block, bitmap included, fits one 4 KiB slab object.
  */
 #define QKD_BLOCK_BYTES		3584
+
+#define QKD_POOL_DEFAULT	SZ_1M
+#define QKD_POOL_MIN		QKDKEY_POOL_MIN
+#define QKD_POOL_MAX		QKDKEY_POOL_MAX
+/* The most key one KEY_PUSH carries: well inside a 64 KiB attribute. */
+#define QKD_PUSH_MAX		QKDKEY_PUSH_MAX
+#define QKD_SIM_SEED_LEN	QKDKEY_SIM_SEED_LEN
 
 struct qkd_block {
 	refcount_t ref;		/* the stream's slot, plus readers copying out */
@@ -73,12 +81,14 @@ struct qkd_take {
 	u64 offset;
 	u32 len;
 	u32 nr;
+	bool low;		/* TX fell below the low watermark */
 	struct {
 		struct qkd_block *block;
 		u16 lo, hi;
 	} ext[QKD_TAKE_MAX_EXTENTS];
 };
 
+struct genl_info;
 struct qkd_link_kobj;
 
 /*
@@ -110,16 +120,38 @@ struct qkd_link {
 	u32 qber_threshold;
 	u32 key_rate;
 	u32 pool_limit;
+	u32 low_watermark;
+	bool tx_low;			/* below the watermark, event sent */
 	u64 alarms;
 	struct qkd_stream stream[2];	/* indexed by enum qkdkey_dir */
 
+	bool listed;			/* on qkd_links, under qkd_links_lock */
+	const struct qkd_link_kind *ops;
+	void *priv;
 	struct qkd_link_kobj *kobj;
+};
+
+/* A consistent snapshot of a link's numbers, for netlink. */
+struct qkd_link_status {
+	enum qkdkey_link_state state;
+	u64 epoch;
+	u32 qber;
+	u32 qber_threshold;
+	u32 key_rate;
+	u32 pool_limit;
+	u32 low_watermark;
+	u64 alarms;
+	struct {
+		u64 avail, delivered, taken, expired;
+	} tx, rx;
 };
 
 extern struct mutex qkd_links_lock;
 extern struct list_head qkd_links;
 
 /* qkdkey_core.c */
+bool qkd_name_valid(const char *name, bool may_be_empty);
+bool qkd_link_name_taken(const char *name);
 struct qkd_link *qkd_link_get_by_id(u32 id);
 struct qkd_link *qkd_link_get_by_name(const char *name);
 struct qkd_link *qkd_link_get_default(void);
@@ -129,6 +161,10 @@ void qkd_link_put(struct qkd_link *link);
 enum qkdkey_link_state qkd_link_state_locked(struct qkd_link *link);
 int qkd_link_set_admin(struct qkd_link *link, bool up);
 void qkd_link_set_threshold(struct qkd_link *link, u32 qber_threshold);
+void qkd_link_set_low_watermark(struct qkd_link *link, u32 bytes);
+int qkd_link_set_pool(struct qkd_link *link, u32 bytes);
+bool qkd_link_may_clear(struct qkd_link *link, u32 new_threshold);
+void qkd_link_get_status(struct qkd_link *link, struct qkd_link_status *st);
 void qkd_link_wake(struct qkd_link *link);
 void qkd_link_attach(struct qkd_link *link, struct qkd_waiter *w);
 void qkd_link_detach(struct qkd_link *link, struct qkd_waiter *w);
@@ -154,6 +190,31 @@ bool qkd_stream_has_front(struct qkd_stream *s, u32 len);
 int qkd_stream_probe_at(struct qkd_stream *s, u64 offset, u32 len);
 size_t qkd_take_copy_out(struct qkd_take *t, struct iov_iter *to);
 void qkd_take_discard(struct qkd_take *t);
+
+struct qkd_block **qkd_stream_resize(struct qkd_stream *s, struct qkd_block **ring,
+				     u32 max_blocks);
+struct qkd_block **qkd_ring_alloc(u32 max_blocks);
+
+/* qkdkey_kind.c */
+void qkd_cfg_lock(void);
+void qkd_cfg_unlock(void);
+const struct qkd_link_kind *qkd_cfg_lock_kind(const char *name);
+
+/* qkdkey_user.c */
+int qkd_user_init(void);
+void qkd_user_exit(void);
+int qkd_user_push(struct qkd_link *link, u32 dir, u64 epoch, u64 offset,
+		  const void *data, u32 len, struct genl_info *info);
+
+/* qkdkey_netlink.c */
+int qkd_nl_init(void);
+void qkd_nl_exit(void);
+void qkd_nl_link_event(struct qkd_link *link, u8 cmd);
+void qkd_nl_link_del(struct qkd_link *link);
+void qkd_nl_alarm(struct qkd_link *link, u32 qber, u32 threshold);
+void qkd_nl_low_watermark(struct qkd_link *link, u64 tx_avail, u32 watermark);
+void qkd_nl_key_want(struct qkd_link *link, enum qkdkey_dir dir, u64 epoch,
+		     u64 offset, u32 len);
 
 /* qkdkey_sysfs.c */
 int qkd_sysfs_init(void);

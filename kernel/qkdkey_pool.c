@@ -103,15 +103,24 @@ void qkd_prealloc_put(struct qkd_prealloc *p)
 		qkd_block_put(p->block[--p->nr]);
 }
 
+static u32 qkd_ring_slots(u32 max_blocks)
+{
+	return roundup_pow_of_two(max_blocks + 1);
+}
+
+struct qkd_block **qkd_ring_alloc(u32 max_blocks)
+{
+	return kvcalloc(qkd_ring_slots(max_blocks), sizeof(struct qkd_block *),
+			GFP_KERNEL);
+}
+
 int qkd_stream_alloc(struct qkd_stream *s, u32 max_blocks)
 {
-	u32 slots = roundup_pow_of_two(max_blocks + 1);
-
 	memset(s, 0, sizeof(*s));
-	s->ring = kvcalloc(slots, sizeof(*s->ring), GFP_KERNEL);
+	s->ring = qkd_ring_alloc(max_blocks);
 	if (!s->ring)
 		return -ENOMEM;
-	s->ring_mask = slots - 1;
+	s->ring_mask = qkd_ring_slots(max_blocks) - 1;
 	s->max_blocks = max_blocks;
 	return 0;
 }
@@ -228,6 +237,46 @@ void qkd_blocks_expire(struct qkd_block *list)
 		qkd_block_put(b);
 		cond_resched();
 	}
+}
+
+static void qkd_stream_seek_head(struct qkd_stream *s);
+
+/* Expires the oldest present block; false if there is none. */
+static bool qkd_stream_expire_oldest(struct qkd_stream *s)
+{
+	if (!s->nblocks)
+		return false;
+	qkd_stream_seek_head(s);
+	qkd_stream_expire_below(s, (s->head / QKD_BLOCK_BYTES + 1) * QKD_BLOCK_BYTES);
+	return true;
+}
+
+/*
+ * Moves the stream to @ring, sized for @max_blocks, keeping the newest
+ * key that fits and expiring the rest. Returns the old ring to free.
+ */
+struct qkd_block **qkd_stream_resize(struct qkd_stream *s, struct qkd_block **ring,
+				     u32 max_blocks)
+{
+	u32 mask = qkd_ring_slots(max_blocks) - 1;
+	struct qkd_block **old = s->ring, *b;
+	u32 i;
+
+	while (s->nblocks > max_blocks && qkd_stream_expire_oldest(s))
+		;
+	while (s->nblocks &&
+	       (s->end - 1) / QKD_BLOCK_BYTES - s->head / QKD_BLOCK_BYTES > mask &&
+	       qkd_stream_expire_oldest(s))
+		;
+	for (i = 0; i <= s->ring_mask; i++) {
+		b = old[i];
+		if (b)
+			ring[b->index & mask] = b;
+	}
+	s->ring = ring;
+	s->ring_mask = mask;
+	s->max_blocks = max_blocks;
+	return old;
 }
 
 /* Returns the first missing offset in [from, to), or @to. */
@@ -412,13 +461,9 @@ int qkd_stream_fill(struct qkd_stream *s, bool expire_oldest, u64 offset,
 	need = qkd_stream_fill_need(s, offset, len);
 	if (need > p->nr)
 		return -EAGAIN;
-	while (s->nblocks + need > s->max_blocks) {
-		if (!expire_oldest || !s->nblocks)
+	while (s->nblocks + need > s->max_blocks)
+		if (!expire_oldest || !qkd_stream_expire_oldest(s))
 			return -ENOSPC;
-		qkd_stream_seek_head(s);
-		qkd_stream_expire_below(s, (s->head / QKD_BLOCK_BYTES + 1) *
-					   QKD_BLOCK_BYTES);
-	}
 
 	for (idx = first; idx <= last; idx++) {
 		base = idx * QKD_BLOCK_BYTES;

@@ -24,6 +24,16 @@
 /* Largest number of key bytes a single read(2)/pread(2) can return. */
 #define QKDKEY_READ_MAX		65536
 
+/* Per-stream pool limits (QKDKEY_A_LINK_POOL_LIMIT), bytes. */
+#define QKDKEY_POOL_MIN		4096
+#define QKDKEY_POOL_MAX		268435456
+
+/* Most key bytes one KEY_PUSH carries (QKDKEY_A_KEY_DATA). */
+#define QKDKEY_PUSH_MAX		32768
+
+/* Length of the seed of an insecure seeded sim link (QKDKEY_SIM_A_SEED). */
+#define QKDKEY_SIM_SEED_LEN	32
+
 /* QBER is expressed in parts per million; 110000 is 11 %. */
 #define QKDKEY_QBER_PPM_MAX		1000000
 #define QKDKEY_QBER_THRESHOLD_DEFAULT	110000
