@@ -31,9 +31,11 @@ USER_PROGS := $(BUILD)/agent/qkdctl
 
 userspace: $(USER_PROGS)
 
-$(BUILD)/agent/qkdctl: agent/qkdctl.c uapi/linux/qkdkey.h
+QKDCTL_SRCS := $(sort $(wildcard agent/qkdctl*.c))
+
+$(BUILD)/agent/qkdctl: $(QKDCTL_SRCS) $(wildcard agent/qkdctl*.h) uapi/linux/qkdkey.h
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -Iuapi -o $@ $<
+	$(CC) $(USER_CFLAGS) -Iuapi -o $@ $(QKDCTL_SRCS) -lmnl
 
 # Host unit tests. The uapi header must also build alone as strict C11.
 KSFT_INC = $(shell scripts/kernel-source tools/testing/selftests/kselftest_harness.h \
