@@ -60,6 +60,11 @@ static int sim_newlink(const struct qkd_link_config *cfg, struct nlattr **tb,
 	sim_defaults(&set);
 	if (tb[QKDKEY_A_LINK_SIM])
 		seed = sim_parse(tb[QKDKEY_A_LINK_SIM], &set);
+	/* A seeded link's peer lives in another kernel. */
+	if (!seed && qkd_link_name_taken(cfg->peer)) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[QKDKEY_A_LINK_PEER], "a link of that name exists");
+		return -EEXIST;
+	}
 	pair = sim_pair_create(cfg, &set, seed ? nla_data(seed) : NULL, extack);
 	return PTR_ERR_OR_ZERO(pair);
 }

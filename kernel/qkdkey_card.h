@@ -62,6 +62,7 @@ int qkd_link_kind_register(struct qkd_link_kind *kind);
 void qkd_link_kind_unregister(struct qkd_link_kind *kind);
 
 void *qkd_link_priv(struct qkd_link *link);
+bool qkd_link_name_taken(const char *name);
 const char *qkd_link_name(struct qkd_link *link);
 
 /*

@@ -60,6 +60,7 @@ bool qkd_link_name_taken(const char *name)
 	mutex_unlock(&qkd_links_lock);
 	return taken;
 }
+EXPORT_SYMBOL_GPL(qkd_link_name_taken);
 
 struct qkd_link *qkd_link_get_by_name(const char *name)
 {
@@ -470,8 +471,8 @@ bool qkd_link_may_clear(struct qkd_link *link, u32 new_threshold)
 	bool ok;
 
 	spin_lock(&link->lock);
-	ok = link->qber <= min(new_threshold, QKDKEY_QBER_PPM_MAX) ||
-	     (new_threshold == U32_MAX && link->qber <= link->qber_threshold);
+	ok = link->qber <= (new_threshold == U32_MAX ? link->qber_threshold :
+			    new_threshold);
 	spin_unlock(&link->lock);
 	return ok;
 }

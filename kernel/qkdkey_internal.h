@@ -151,7 +151,6 @@ extern struct list_head qkd_links;
 
 /* qkdkey_core.c */
 bool qkd_name_valid(const char *name, bool may_be_empty);
-bool qkd_link_name_taken(const char *name);
 struct qkd_link *qkd_link_get_by_id(u32 id);
 struct qkd_link *qkd_link_get_by_name(const char *name);
 struct qkd_link *qkd_link_get_default(void);

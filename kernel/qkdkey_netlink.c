@@ -387,9 +387,7 @@ static int qkd_nl_link_new_doit(struct sk_buff *skb, struct genl_info *info)
 		ret = -EOPNOTSUPP;
 		goto out;
 	}
-	if (qkd_link_name_taken(cfg.name) ||
-	    (cfg.peer && !tb[QKDKEY_A_LINK_SIM] && !strcmp(kind->name, "sim") &&
-	     qkd_link_name_taken(cfg.peer))) {
+	if (qkd_link_name_taken(cfg.name)) {
 		NL_SET_ERR_MSG(extack, "a link of that name exists");
 		ret = -EEXIST;
 		goto out;

@@ -106,7 +106,10 @@ static ssize_t state_store(struct kobject *kobj, struct kobj_attribute *attr,
 		ret = qkd_link_set_admin(link, false);
 	else
 		ret = -EINVAL;
-	return ret ? ret : count;
+	if (ret)
+		return ret;
+	qkd_nl_link_event(link, QKDKEY_CMD_LINK_CHANGE_NTF);
+	return count;
 }
 
 static struct kobj_attribute qkd_attr_state = __ATTR_RW(state);
@@ -130,6 +133,7 @@ static ssize_t qber_threshold_store(struct kobject *kobj,
 	if (val > QKDKEY_QBER_PPM_MAX)
 		return -ERANGE;
 	qkd_link_set_threshold(to_link(kobj), val);
+	qkd_nl_link_event(to_link(kobj), QKDKEY_CMD_LINK_CHANGE_NTF);
 	return count;
 }
 
