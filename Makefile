@@ -56,6 +56,10 @@ $(BUILD)/host/%: selftests/host/%.c uapi/linux/qkdkey.h $(BUILD)/host/uapi-heade
 selftests:
 	$(MAKE) -C selftests all
 
+# The agent library (wire codec, spool) and its host tests.
+include agent/Makefile.inc
+include agent/Makefile.spool.inc
+
 # check and demo install their own dependencies (a no-op once present).
 deps:
 	scripts/deps
