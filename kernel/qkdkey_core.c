@@ -361,6 +361,17 @@ int qkd_link_deliver(struct qkd_link *link, enum qkdkey_dir dir, u64 epoch,
 }
 EXPORT_SYMBOL_GPL(qkd_link_deliver);
 
+/* False in ALARM or gone: deliveries would be rejected. */
+bool qkd_link_accepts_key(struct qkd_link *link)
+{
+	bool ok;
+
+	spin_lock(&link->lock);
+	ok = !link->gone && !link->alarm;
+	spin_unlock(&link->lock);
+	return ok;
+}
+
 size_t qkd_link_tx_room(struct qkd_link *link)
 {
 	size_t room = 0;

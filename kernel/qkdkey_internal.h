@@ -163,6 +163,7 @@ void qkd_link_set_threshold(struct qkd_link *link, u32 qber_threshold);
 void qkd_link_set_low_watermark(struct qkd_link *link, u32 bytes);
 int qkd_link_set_pool(struct qkd_link *link, u32 bytes);
 bool qkd_link_may_clear(struct qkd_link *link, u32 new_threshold);
+bool qkd_link_accepts_key(struct qkd_link *link);
 void qkd_link_get_status(struct qkd_link *link, struct qkd_link_status *st);
 void qkd_link_wake(struct qkd_link *link);
 void qkd_link_attach(struct qkd_link *link, struct qkd_waiter *w);

@@ -272,6 +272,16 @@ void qkd_nl_key_want(struct qkd_link *link, enum qkdkey_dir dir, u64 epoch,
 				nla_put_u32(skb, QKDKEY_A_KEY_LEN, len));
 }
 
+/* A required attribute: 6.1's GENL_REQ_ATTR_CHECK sets no message. */
+#define qkd_nl_missing(info, attr, msg) ({				\
+	struct genl_info *__qkd_info = (info);				\
+	bool __missing = GENL_REQ_ATTR_CHECK(__qkd_info, attr);		\
+									\
+	if (__missing)							\
+		NL_SET_ERR_MSG(__qkd_info->extack, msg);			\
+	__missing;							\
+})
+
 /* The link a request names by LINK_ID and/or LINK_NAME, referenced. */
 static struct qkd_link *qkd_nl_get_link(struct genl_info *info)
 {
@@ -329,12 +339,35 @@ static int qkd_nl_link_get_doit(struct sk_buff *skb, struct genl_info *info)
 	return genlmsg_reply(msg, info);
 }
 
+/*
+ * 6.1 validates a dump against the do policy, so refuse what it let
+ * through here: its .start callback has no extack, the dump callback
+ * does (the error and message come back in NLMSG_DONE).
+ */
+static int qkd_nl_dump_check(struct netlink_callback *cb)
+{
+	const struct genl_dumpit_info *info = genl_dumpit_info(cb);
+	int a;
+
+	for (a = 1; a <= QKDKEY_A_MAX; a++) {
+		if (info->attrs && info->attrs[a]) {
+			NL_SET_ERR_MSG_ATTR(cb->extack, info->attrs[a],
+					    "a LINK_GET dump takes no attributes");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 /* The dump cursor in cb->ctx: the last link id sent. Ids only grow. */
 static int qkd_nl_link_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	u32 *last_id = (u32 *)cb->ctx;
 	struct qkd_link *link;
+	int ret = qkd_nl_dump_check(cb);
 
+	if (ret)
+		return ret;
 	mutex_lock(&qkd_links_lock);
 	list_for_each_entry(link, &qkd_links, node) {
 		if (link->id <= *last_id)
@@ -357,8 +390,8 @@ static int qkd_nl_link_new_doit(struct sk_buff *skb, struct genl_info *info)
 	const struct qkd_link_kind *kind;
 	int ret;
 
-	if (GENL_REQ_ATTR_CHECK(info, QKDKEY_A_LINK_NAME) ||
-	    GENL_REQ_ATTR_CHECK(info, QKDKEY_A_LINK_KIND))
+	if (qkd_nl_missing(info, QKDKEY_A_LINK_NAME, "LINK_NAME is required") ||
+	    qkd_nl_missing(info, QKDKEY_A_LINK_KIND, "LINK_KIND is required"))
 		return -EINVAL;
 	cfg.name = nla_data(tb[QKDKEY_A_LINK_NAME]);
 	cfg.kind = nla_data(tb[QKDKEY_A_LINK_KIND]);
@@ -468,10 +501,11 @@ static int qkd_nl_link_set_doit(struct sk_buff *skb, struct genl_info *info)
 				    "QBER still above threshold: alarm cannot be cleared");
 		ret = -EBUSY;
 	}
-	if (!ret && tb[QKDKEY_A_LINK_POOL_LIMIT])
-		ret = qkd_link_set_pool(link, nla_get_u32(tb[QKDKEY_A_LINK_POOL_LIMIT]));
+	/* changelink checks before it changes; after it only -ENOMEM fails. */
 	if (!ret && link->ops && link->ops->changelink)
 		ret = link->ops->changelink(link, tb, extack);
+	if (!ret && tb[QKDKEY_A_LINK_POOL_LIMIT])
+		ret = qkd_link_set_pool(link, nla_get_u32(tb[QKDKEY_A_LINK_POOL_LIMIT]));
 	if (!ret && tb[QKDKEY_A_LINK_QBER_THRESHOLD])
 		qkd_link_set_threshold(link, nla_get_u32(tb[QKDKEY_A_LINK_QBER_THRESHOLD]));
 	if (!ret && tb[QKDKEY_A_LINK_LOW_WATERMARK])
@@ -500,10 +534,10 @@ static int qkd_nl_key_push_doit(struct sk_buff *skb, struct genl_info *info)
 	struct qkd_link *link;
 	int ret;
 
-	if (GENL_REQ_ATTR_CHECK(info, QKDKEY_A_KEY_DIR) ||
-	    GENL_REQ_ATTR_CHECK(info, QKDKEY_A_KEY_EPOCH) ||
-	    GENL_REQ_ATTR_CHECK(info, QKDKEY_A_KEY_OFFSET) ||
-	    GENL_REQ_ATTR_CHECK(info, QKDKEY_A_KEY_DATA)) {
+	if (qkd_nl_missing(info, QKDKEY_A_KEY_DIR, "KEY_DIR is required") ||
+	    qkd_nl_missing(info, QKDKEY_A_KEY_EPOCH, "KEY_EPOCH is required") ||
+	    qkd_nl_missing(info, QKDKEY_A_KEY_OFFSET, "KEY_OFFSET is required") ||
+	    qkd_nl_missing(info, QKDKEY_A_KEY_DATA, "KEY_DATA is required")) {
 		ret = -EINVAL;
 		goto wipe;
 	}

@@ -92,6 +92,11 @@ int qkd_user_push(struct qkd_link *link, u32 dir, u64 epoch, u64 offset,
 		NL_SET_ERR_MSG(extack, "KEY_PUSH feeds user links only");
 		return -EOPNOTSUPP;
 	}
+	/* Rejected pushes change nothing, not even the epoch. */
+	if (!qkd_link_accepts_key(link)) {
+		NL_SET_ERR_MSG(extack, "link is in ALARM: key rejected");
+		return -EKEYREJECTED;
+	}
 	current_epoch = qkd_link_epoch(link);
 	if (epoch < current_epoch) {
 		NL_SET_ERR_MSG_ATTR(extack, tb[QKDKEY_A_KEY_EPOCH],

@@ -125,6 +125,9 @@ usage "link add: qber 'abc'" "'abc'" link add a type sim peer b qber abc
 usage "link add: threshold '%'" "'%'" link add a type sim peer b threshold %
 usage "link add: pool with a bad suffix" "'5X'" link add a type user pool 5X
 usage "link add: pool 4G overflows u32" "'4G'" link add a type user pool 4G
+usage "link add: pool below 4096" "'1K'" link add a type user pool 1K
+usage "link add: pool above 256M" "'257M'" link add a type user pool 257M
+usage "link set: pool 0" "'0'" link set a pool 0
 usage "link add: pool with a sign" "'+5'" link add a type user pool +5
 usage "link add: rate with a fraction" "'1.5M'" link add a type sim peer b rate 1.5M
 usage "link add: epoch overflows u64" "'18446744073709551616'" \
@@ -171,6 +174,7 @@ dry "threshold 11.5% is LINK_QBER_THRESHOLD 115000" "  LINK_QBER_THRESHOLD 11500
 	link add a type user threshold 11.5%
 dry "pool 1M is 1048576" "  LINK_POOL_LIMIT 1048576" link add a type user pool 1M
 dry "pool 64KiB is 65536" "  LINK_POOL_LIMIT 65536" link add a type user pool 64KiB
+dry "pool 256M is the maximum" "  LINK_POOL_LIMIT 268435456" link add a type user pool 256M
 dry "pool 0x1000 is 4096" "  LINK_POOL_LIMIT 4096" link add a type user pool 0x1000
 dry "watermark 3k is 3072" "  LINK_LOW_WATERMARK 3072" link add a type user watermark 3k
 dry "rate 2G fits u32" "    RATE 2147483648" link add a type sim peer b rate 2G
