@@ -240,7 +240,7 @@ static ssize_t qkd_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	bool nowait = (iocb->ki_flags & IOCB_NOWAIT) ||
 		      (file->f_flags & O_NONBLOCK);
 	struct qkd_binding b;
-	struct qkd_take t;
+	struct qkd_take t __uninitialized;	/* filled by the take */
 	u64 offset = 0;
 	u32 len;
 	int ret;
@@ -276,9 +276,11 @@ static ssize_t qkd_read_iter(struct kiocb *iocb, struct iov_iter *to)
 			return ret;
 	}
 	if (!ret) {
-		spin_lock(&qf->lock);
-		qf->want_len = 0;
-		spin_unlock(&qf->lock);
+		if (READ_ONCE(qf->want_len)) {
+			spin_lock(&qf->lock);
+			qf->want_len = 0;
+			spin_unlock(&qf->lock);
+		}
 		ret = qkd_copy_out(&b, &t, to);
 		if (!ret && b.dir == QKDKEY_DIR_RX)
 			iocb->ki_pos = offset + len;
