@@ -59,6 +59,7 @@ selftests:
 # The agent library (wire codec, spool) and its host tests.
 include agent/Makefile.inc
 include agent/Makefile.spool.inc
+include agent/Makefile.config.inc
 
 # check and demo install their own dependencies (a no-op once present).
 deps:
