@@ -60,6 +60,7 @@ selftests:
 include agent/Makefile.inc
 include agent/Makefile.spool.inc
 include agent/Makefile.config.inc
+include agent/Makefile.ingest.inc
 
 # check and demo install their own dependencies (a no-op once present).
 deps:
