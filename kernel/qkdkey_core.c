@@ -227,6 +227,7 @@ struct qkd_link *qkd_link_register(const struct qkd_link_config *cfg)
 				       2 * qkd_pool_blocks_for(pool));
 	if (ret)
 		goto err_free;
+	link->stream[QKDKEY_DIR_TX].limit_bytes = pool;
 
 	mutex_lock(&qkd_links_lock);
 	if (qkd_link_find_locked(link->name)) {
@@ -385,7 +386,7 @@ size_t qkd_link_tx_room(struct qkd_link *link)
 }
 EXPORT_SYMBOL_GPL(qkd_link_tx_room);
 
-int qkd_link_new_epoch(struct qkd_link *link, u64 epoch)
+int __qkd_link_new_epoch(struct qkd_link *link, u64 epoch, bool notify)
 {
 	struct qkd_block *tx = NULL, *rx = NULL;
 	int ret = 0;
@@ -405,9 +406,14 @@ int qkd_link_new_epoch(struct qkd_link *link, u64 epoch)
 	qkd_blocks_expire(rx);
 	/* RX readers waiting on the old epoch must see ESTALE now. */
 	qkd_link_wake(link);
-	if (!ret)
+	if (!ret && notify)
 		qkd_nl_link_event(link, QKDKEY_CMD_LINK_CHANGE_NTF);
 	return ret;
+}
+
+int qkd_link_new_epoch(struct qkd_link *link, u64 epoch)
+{
+	return __qkd_link_new_epoch(link, epoch, true);
 }
 EXPORT_SYMBOL_GPL(qkd_link_new_epoch);
 
@@ -518,6 +524,7 @@ int qkd_link_set_pool(struct qkd_link *link, u32 bytes)
 	spin_lock(&link->lock);
 	tx = qkd_stream_resize(&link->stream[QKDKEY_DIR_TX], tx, tx_blocks);
 	rx = qkd_stream_resize(&link->stream[QKDKEY_DIR_RX], rx, 2 * tx_blocks);
+	link->stream[QKDKEY_DIR_TX].limit_bytes = bytes;
 	link->pool_limit = bytes;
 	spin_unlock(&link->lock);
 	mutex_unlock(&link->deliver_lock);

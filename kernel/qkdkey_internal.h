@@ -51,6 +51,7 @@ struct qkd_stream {
 	struct qkd_block **ring;
 	u32 ring_mask;
 	u32 max_blocks;		/* pool limit, in blocks */
+	u64 limit_bytes;	/* TX: the pool limit to the byte; 0: blocks only */
 	u32 nblocks;		/* blocks in the ring */
 	u64 head;		/* no byte below this offset is present */
 	u64 end;		/* one past the highest delivered offset */
@@ -164,6 +165,8 @@ void qkd_link_set_low_watermark(struct qkd_link *link, u32 bytes);
 int qkd_link_set_pool(struct qkd_link *link, u32 bytes);
 bool qkd_link_may_clear(struct qkd_link *link, u32 new_threshold);
 bool qkd_link_accepts_key(struct qkd_link *link);
+/* For LINK_SET, which sends one change notification for everything. */
+int __qkd_link_new_epoch(struct qkd_link *link, u64 epoch, bool notify);
 void qkd_link_get_status(struct qkd_link *link, struct qkd_link_status *st);
 void qkd_link_wake(struct qkd_link *link);
 void qkd_link_attach(struct qkd_link *link, struct qkd_waiter *w);

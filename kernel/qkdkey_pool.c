@@ -422,6 +422,10 @@ size_t qkd_stream_room(struct qkd_stream *s)
 	blocks = min(blocks, global_free);
 	if (blocks > 0)
 		room += (size_t)blocks * QKD_BLOCK_BYTES;
+	/* Blocks bound the memory; the byte limit is what users set. */
+	if (s->limit_bytes)
+		room = min_t(u64, room, s->limit_bytes > s->avail ?
+			     s->limit_bytes - s->avail : 0);
 	return room;
 }
 

@@ -50,7 +50,7 @@ static int qkd_user_changelink(struct qkd_link *link, struct nlattr **tb,
 					    "LINK_EPOCH must be greater than the current epoch");
 			return -EINVAL;
 		}
-		ret = qkd_link_new_epoch(link, nla_get_u64(epoch));
+		ret = __qkd_link_new_epoch(link, nla_get_u64(epoch), false);
 		if (ret)
 			return ret;
 	}
