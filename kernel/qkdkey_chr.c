@@ -26,6 +26,7 @@
 
 struct qkd_file {
 	struct qkd_waiter waiter;
+	struct file *file;
 	struct mutex bind_lock;		/* serialises rebinds */
 	spinlock_t lock;		/* the fields below */
 	struct qkd_link *link;		/* a reference, or NULL until first use */
@@ -91,7 +92,8 @@ static void qkd_file_rebind(struct qkd_file *qf, struct qkd_link *link,
 	if (old)
 		qkd_link_put(old);
 	/* A reader blocked on the old binding retries with the new one. */
-	wake_up_interruptible_poll(&qf->waiter.wait, EPOLLIN | EPOLLRDNORM);
+	wake_up_interruptible_all(&qf->waiter.wait);
+	wake_up_interruptible_poll(&qf->waiter.poll, EPOLLIN | EPOLLRDNORM);
 }
 
 static int qkd_file_binding(struct qkd_file *qf, struct qkd_binding *b)
@@ -122,14 +124,14 @@ static int qkd_file_binding(struct qkd_file *qf, struct qkd_binding *b)
  * Reserves @len key bytes for @b (at @offset for RX) into @t, or with a
  * NULL @t only tells whether that would succeed. -EAGAIN means "wait".
  */
-static int qkd_try_take(struct qkd_binding *b, u64 offset, u32 len,
-			struct qkd_take *t)
+static int qkd_try_take_locked(struct qkd_binding *b, u64 offset, u32 len,
+			       struct qkd_take *t)
 {
 	struct qkd_link *link = b->link;
 	struct qkd_stream *s = &link->stream[b->dir];
 	int ret;
 
-	spin_lock(&link->lock);
+	lockdep_assert_held(&link->lock);
 	if (link->gone) {
 		ret = -ENODEV;
 	} else if (b->dir == QKDKEY_DIR_RX && b->epoch != link->epoch) {
@@ -156,8 +158,49 @@ static int qkd_try_take(struct qkd_binding *b, u64 offset, u32 len,
 		if (t->low)
 			link->tx_low = true;
 	}
-	spin_unlock(&link->lock);
 	return ret;
+}
+
+static int qkd_try_take(struct qkd_binding *b, u64 offset, u32 len,
+			struct qkd_take *t)
+{
+	int ret;
+
+	spin_lock(&b->link->lock);
+	ret = qkd_try_take_locked(b, offset, len, t);
+	spin_unlock(&b->link->lock);
+	return ret;
+}
+
+/* What poll answers for: the read that last waited, else 1 byte at f_pos. */
+static void qkd_poll_request(struct qkd_file *qf, u64 *offset, u32 *len)
+{
+	u32 want = READ_ONCE(qf->want_len);
+
+	*offset = want ? READ_ONCE(qf->want_offset) : READ_ONCE(qf->file->f_pos);
+	*len = want ? want : 1;
+}
+
+/*
+ * Called by the link, under its lock, before waking this file's pollers.
+ * io_uring re-issues a polled read on every wakeup, and 6.1 moves it to an
+ * iou-wrk thread after 128 fruitless ones, so pollers are woken only when
+ * their read would now complete or fail. Lockless reads of the file's
+ * fields: a stale answer is corrected by the rebind's own wakeup.
+ */
+static bool qkd_file_poll_ready(struct qkd_waiter *w, struct qkd_link *link)
+{
+	struct qkd_file *qf = container_of(w, struct qkd_file, waiter);
+	struct qkd_binding b = {
+		.link = link,
+		.dir = READ_ONCE(qf->dir),
+		.epoch = READ_ONCE(qf->epoch),
+	};
+	u64 offset;
+	u32 len;
+
+	qkd_poll_request(qf, &offset, &len);
+	return qkd_try_take_locked(&b, offset, len, NULL) != -EAGAIN;
 }
 
 static bool qkd_rx_undelivered(struct qkd_binding *b, u64 offset, u32 len)
@@ -307,7 +350,7 @@ static __poll_t qkd_poll(struct file *file, poll_table *pt)
 	u32 len;
 	int ret;
 
-	poll_wait(file, &qf->waiter.wait, pt);
+	poll_wait(file, &qf->waiter.poll, pt);
 	if (qkd_file_binding(qf, &b))
 		return EPOLLERR;
 	/*
@@ -315,10 +358,7 @@ static __poll_t qkd_poll(struct file *file, poll_table *pt)
 	 * complete; with none pending, a 1-byte read (RX: at the file
 	 * position, for sequential read(2) users).
 	 */
-	spin_lock(&qf->lock);
-	offset = qf->want_len ? qf->want_offset : file->f_pos;
-	len = qf->want_len ? qf->want_len : 1;
-	spin_unlock(&qf->lock);
+	qkd_poll_request(qf, &offset, &len);
 
 	ret = qkd_try_take(&b, offset, len, NULL);
 	if (ret != -EAGAIN)
@@ -464,6 +504,9 @@ static int qkd_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	INIT_LIST_HEAD(&qf->waiter.node);
 	init_waitqueue_head(&qf->waiter.wait);
+	init_waitqueue_head(&qf->waiter.poll);
+	qf->waiter.poll_ready = qkd_file_poll_ready;
+	qf->file = file;
 	mutex_init(&qf->bind_lock);
 	spin_lock_init(&qf->lock);
 	file->private_data = qf;

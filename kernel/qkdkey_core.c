@@ -154,19 +154,29 @@ bool qkd_link_is_up(struct qkd_link *link)
 }
 EXPORT_SYMBOL_GPL(qkd_link_is_up);
 
+/*
+ * Blocked readers recheck on every change; pollers are woken only when
+ * their read would now end (see qkd_file_poll_ready()), or with @mask for
+ * a terminal event.
+ */
 static void qkd_link_wake_mask(struct qkd_link *link, __poll_t mask)
 {
 	struct qkd_waiter *w;
 
 	spin_lock(&link->lock);
-	list_for_each_entry(w, &link->waiters, node)
-		wake_up_interruptible_poll(&w->wait, mask);
+	list_for_each_entry(w, &link->waiters, node) {
+		wake_up_interruptible_all(&w->wait);
+		if (mask)
+			wake_up_interruptible_poll(&w->poll, mask);
+		else if (w->poll_ready(w, link))
+			wake_up_interruptible_poll(&w->poll, EPOLLIN | EPOLLRDNORM);
+	}
 	spin_unlock(&link->lock);
 }
 
 void qkd_link_wake(struct qkd_link *link)
 {
-	qkd_link_wake_mask(link, EPOLLIN | EPOLLRDNORM);
+	qkd_link_wake_mask(link, 0);
 }
 
 void qkd_link_attach(struct qkd_link *link, struct qkd_waiter *w)

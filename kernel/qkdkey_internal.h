@@ -99,7 +99,10 @@ struct qkd_link_kobj;
  */
 struct qkd_waiter {
 	struct list_head node;		/* on qkd_link.waiters */
-	wait_queue_head_t wait;
+	wait_queue_head_t wait;		/* blocked readers: every change */
+	wait_queue_head_t poll;		/* pollers: only when poll_ready */
+	/* Called under the link lock: would the file's read now end? */
+	bool (*poll_ready)(struct qkd_waiter *w, struct qkd_link *link);
 };
 
 struct qkd_link {

@@ -147,6 +147,36 @@ TEST_F(uring, tx_reads_wait_for_key)
 	ASSERT_EQ(0, qkd_count_iou_workers());
 }
 
+/*
+ * At a low key rate a read sees hundreds of deliveries before it can
+ * complete. io_uring 6.1 gives up on poll after 128 fruitless retries and
+ * hands the read to an iou-wrk thread, so wakeups must not claim readiness
+ * that ->poll would deny.
+ */
+TEST_F(uring, slow_key_rate_no_worker)
+{
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	int r;
+
+	if (_metadata->skip)
+		return;
+	ASSERT_EQ(0, qkd_pause_and_empty());
+	self->fd = qkd_open_bind("sim0a", QKDKEY_DIR_TX, 0);
+	ASSERT_LE(0, self->fd);
+	sqe = io_uring_get_sqe(&self->ring);
+	ASSERT_NE(NULL, sqe);
+	/* 2000 B at 500 B/s in 10 ms ticks: about 400 deliveries. */
+	io_uring_prep_read(sqe, self->fd, self->buf[0], QKD_HDR + 2000, 0);
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	ASSERT_EQ(0, qkd_sim_set("rate", 500));
+	r = io_uring_wait_cqe(&self->ring, &cqe);
+	ASSERT_EQ(0, r);
+	ASSERT_EQ((int)(QKD_HDR + 2000), cqe->res);
+	io_uring_cqe_seen(&self->ring, cqe);
+	ASSERT_EQ(0, qkd_count_iou_workers());
+}
+
 TEST_F(uring, rx_reads_by_offset_wait_for_key)
 {
 	struct __kernel_timespec ts = { .tv_nsec = 300000000 };
