@@ -22,6 +22,7 @@
 
 #include <mosquitto.h>
 
+#include "errbuf.h"
 #include "ingest_mqtt.h"
 
 enum im_state {
@@ -57,17 +58,6 @@ static uint64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 }
 
 static void logf_(struct ingest_mqtt *im, int prio, const char *fmt, ...)
@@ -289,16 +279,16 @@ int ingest_mqtt_open(const struct ingest_mqtt_opts *o,
 
 	*out = NULL;
 	if (!o || !o->submit || !o->client_id || !o->client_id[0]) {
-		seterr(err, errlen,
+		qkd_seterr(err, errlen,
 		       "ingest_mqtt: client_id and submit are required");
 		return -EINVAL;
 	}
 	if (o->keepalive && (o->keepalive < 5 || o->keepalive > 65535)) {
-		seterr(err, errlen, "ingest_mqtt: keepalive not in 5..65535");
+		qkd_seterr(err, errlen, "ingest_mqtt: keepalive not in 5..65535");
 		return -EINVAL;
 	}
 	if (o->port < 0 || o->port > 65535) {
-		seterr(err, errlen, "ingest_mqtt: bad port %d", o->port);
+		qkd_seterr(err, errlen, "ingest_mqtt: bad port %d", o->port);
 		return -EINVAL;
 	}
 	if (!lib_ready) {
@@ -338,7 +328,7 @@ nomem:
 		free(im->password);
 		free(im);
 	}
-	seterr(err, errlen, "ingest_mqtt: out of memory");
+	qkd_seterr(err, errlen, "ingest_mqtt: out of memory");
 	return -ENOMEM;
 }
 

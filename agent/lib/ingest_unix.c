@@ -14,6 +14,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "ingest_unix.h"
 
 struct pending_reply {
@@ -38,17 +39,6 @@ struct ingest_unix {
 	uint8_t *buf;		/* QKD_PL_MAX_LEN bytes */
 	struct ingest_unix_stats st;
 };
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static void logf_(struct ingest_unix *iu, int prio, const char *fmt, ...)
 {
@@ -96,34 +86,34 @@ static int check_stale(const char *path, char *err, size_t errlen)
 		if (errno == ENOENT)
 			return 0;
 		r = -errno;
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		qkd_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		return r;
 	}
 	if (!S_ISSOCK(st.st_mode)) {
-		seterr(err, errlen, "%s: exists and is not a socket", path);
+		qkd_seterr(err, errlen, "%s: exists and is not a socket", path);
 		return -EEXIST;
 	}
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		r = -errno;
-		seterr(err, errlen, "socket: %s", strerror(errno));
+		qkd_seterr(err, errlen, "socket: %s", strerror(errno));
 		return r;
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
 	close(fd);
 	if (!r) {
-		seterr(err, errlen, "%s: another process is bound to it", path);
+		qkd_seterr(err, errlen, "%s: another process is bound to it", path);
 		return -EADDRINUSE;
 	}
 	if (errno != ECONNREFUSED && errno != ENOENT) {
 		r = -errno;
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		qkd_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		return r;
 	}
 	if (unlink(path) && errno != ENOENT) {
 		r = -errno;
-		seterr(err, errlen, "%s: removing stale socket: %s", path,
+		qkd_seterr(err, errlen, "%s: removing stale socket: %s", path,
 		       strerror(errno));
 		return r;
 	}
@@ -142,12 +132,12 @@ int ingest_unix_open(const struct ingest_unix_opts *o,
 
 	*out = NULL;
 	if (!o || !o->path || !o->submit || !o->path[0]) {
-		seterr(err, errlen, "ingest_unix: path and submit are required");
+		qkd_seterr(err, errlen, "ingest_unix: path and submit are required");
 		return -EINVAL;
 	}
 	plen = strlen(o->path);
 	if (plen >= sizeof(sa.sun_path)) {
-		seterr(err, errlen, "%s: path longer than %zu bytes", o->path,
+		qkd_seterr(err, errlen, "%s: path longer than %zu bytes", o->path,
 		       sizeof(sa.sun_path) - 1);
 		return -ENAMETOOLONG;
 	}
@@ -174,14 +164,14 @@ int ingest_unix_open(const struct ingest_unix_opts *o,
 	iu->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (iu->fd < 0) {
 		r = -errno;
-		seterr(err, errlen, "socket: %s", strerror(errno));
+		qkd_seterr(err, errlen, "socket: %s", strerror(errno));
 		goto fail;
 	}
 	if (o->rcvbuf > 0 &&
 	    setsockopt(iu->fd, SOL_SOCKET, SO_RCVBUF, &o->rcvbuf,
 		       sizeof(o->rcvbuf))) {
 		r = -errno;
-		seterr(err, errlen, "SO_RCVBUF: %s", strerror(errno));
+		qkd_seterr(err, errlen, "SO_RCVBUF: %s", strerror(errno));
 		goto fail;
 	}
 	memcpy(sa.sun_path, o->path, plen + 1);
@@ -195,12 +185,12 @@ int ingest_unix_open(const struct ingest_unix_opts *o,
 		r = -errno;
 	umask(old);
 	if (r) {
-		seterr(err, errlen, "bind %s: %s", o->path, strerror(-r));
+		qkd_seterr(err, errlen, "bind %s: %s", o->path, strerror(-r));
 		goto fail;
 	}
 	if (chmod(o->path, mode) || lstat(o->path, &st)) {
 		r = -errno;
-		seterr(err, errlen, "chmod %s: %s", o->path, strerror(errno));
+		qkd_seterr(err, errlen, "chmod %s: %s", o->path, strerror(errno));
 		goto fail_unlink;
 	}
 	iu->dev = st.st_dev;
@@ -209,7 +199,7 @@ int ingest_unix_open(const struct ingest_unix_opts *o,
 	return 0;
 
 nomem:
-	seterr(err, errlen, "ingest_unix: out of memory");
+	qkd_seterr(err, errlen, "ingest_unix: out of memory");
 	r = -ENOMEM;
 	goto fail;
 fail_unlink:
