@@ -62,6 +62,7 @@ include agent/Makefile.spool.inc
 include agent/Makefile.config.inc
 include agent/Makefile.ingest.inc
 include agent/Makefile.keysrc.inc
+include agent/Makefile.agent.inc
 
 # check and demo install their own dependencies (a no-op once present).
 deps:
