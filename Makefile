@@ -4,6 +4,7 @@
 # make check      host unit tests, then the selftests in a VM
 # make demo       the module in a VM with a simulated QKD link
 # make lint       checkpatch --strict and sparse on kernel/
+# make check-debug the selftests under a KASAN/lockdep/kmemleak/UBSAN kernel
 #
 # The kernel build dir comes from the newest installed Debian kernel headers,
 # never from `uname -r`: the build host may run another kernel.
@@ -16,7 +17,7 @@ BUILD := $(CURDIR)/build
 CC ?= cc
 USER_CFLAGS := -std=c11 -Wall -Wextra -Werror=implicit-function-declaration -O2 -g
 
-.PHONY: deps all modules userspace selftests host-tests check demo lint clean bench help kdir-check
+.PHONY: deps all modules userspace selftests host-tests check check-debug demo lint clean bench help kdir-check
 
 all: modules userspace selftests host-tests
 
@@ -72,6 +73,10 @@ check: deps
 	$(MAKE) all
 	scripts/check
 
+# Builds its own kernel (build/debug-kernel) and modules (build/debug-modules).
+check-debug: deps
+	scripts/check-debug
+
 demo: deps
 	$(MAKE) all
 	scripts/demo
@@ -87,4 +92,4 @@ clean:
 	rm -rf $(BUILD)
 
 help:
-	@sed -n '3,7p' Makefile | sed 's/^# //'
+	@sed -n '3,8p' Makefile | sed 's/^# //'

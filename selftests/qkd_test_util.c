@@ -379,10 +379,14 @@ int qkd_module_loaded(const char *name)
 
 int qkd_module_load(const char *ko, const char *params)
 {
+	const char *dir = getenv("QKD_KO_DIR");	/* the debug kernel's modules */
 	char p[PATH_MAX];
 	int fd, r;
 
-	snprintf(p, sizeof(p), "%s/kernel/%s.ko", qkd_repo_dir(), ko);
+	if (dir && *dir)
+		snprintf(p, sizeof(p), "%s/%s.ko", dir, ko);
+	else
+		snprintf(p, sizeof(p), "%s/kernel/%s.ko", qkd_repo_dir(), ko);
 	fd = open(p, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
