@@ -411,8 +411,7 @@ static long qkd_ioctl_bind(struct qkd_file *qf, void __user *arg)
 
 static void qkd_fill_info(struct qkd_link *link, struct qkdkey_link_info *info)
 {
-	struct qkd_stream *tx = &link->stream[QKDKEY_DIR_TX];
-	struct qkd_stream *rx = &link->stream[QKDKEY_DIR_RX];
+	struct qkd_link_status st;
 
 	info->link_id = link->id;
 	strscpy(info->name, link->name, sizeof(info->name));
@@ -421,18 +420,17 @@ static void qkd_fill_info(struct qkd_link *link, struct qkdkey_link_info *info)
 	if (qkd_link_is_default(link))
 		info->flags |= QKDKEY_INFO_DEFAULT;
 
-	spin_lock(&link->lock);
-	info->state = qkd_link_state_locked(link);
-	info->epoch = link->epoch;
-	info->tx_avail = tx->avail;
-	info->tx_next = tx->head;
-	info->rx_avail = rx->avail;
-	info->rx_end = rx->end;
-	info->qber = link->qber;
-	info->qber_threshold = link->qber_threshold;
-	info->key_rate = link->key_rate;
-	info->pool_limit = link->pool_limit;
-	spin_unlock(&link->lock);
+	qkd_link_get_status(link, &st);
+	info->state = st.state;
+	info->epoch = st.epoch;
+	info->tx_avail = st.tx.avail;
+	info->tx_next = st.tx_next;
+	info->rx_avail = st.rx.avail;
+	info->rx_end = st.rx_end;
+	info->qber = st.qber;
+	info->qber_threshold = st.qber_threshold;
+	info->key_rate = st.key_rate;
+	info->pool_limit = st.pool_limit;
 }
 
 static long qkd_ioctl_info(struct qkd_file *qf, void __user *arg)

@@ -565,6 +565,8 @@ void qkd_link_get_status(struct qkd_link *link, struct qkd_link_status *st)
 	st->pool_limit = link->pool_limit;
 	st->low_watermark = link->low_watermark;
 	st->alarms = link->alarms;
+	st->tx_next = link->stream[QKDKEY_DIR_TX].head;
+	st->rx_end = link->stream[QKDKEY_DIR_RX].end;
 	qkd_stream_status(&link->stream[QKDKEY_DIR_TX], st, QKDKEY_DIR_TX);
 	qkd_stream_status(&link->stream[QKDKEY_DIR_RX], st, QKDKEY_DIR_RX);
 	spin_unlock(&link->lock);

@@ -145,6 +145,8 @@ struct qkd_link_status {
 	u32 pool_limit;
 	u32 low_watermark;
 	u64 alarms;
+	u64 tx_next;		/* TX head: where the next read starts */
+	u64 rx_end;		/* one past the highest RX offset received */
 	struct {
 		u64 avail, delivered, taken, expired;
 	} tx, rx;

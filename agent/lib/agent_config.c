@@ -29,6 +29,7 @@
 #include <ini.h>
 
 #include "agent_config.h"
+#include "errbuf.h"
 #include "record.h"
 #include "spool.h"
 
@@ -234,18 +235,6 @@ struct ctx {
 	unsigned int key_line[NKEYS];
 };
 
-static void __attribute__((format(printf, 3, 4)))
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* First error wins; later ones are dropped. */
 static void __attribute__((format(printf, 2, 3)))
 fail(struct ctx *c, const char *fmt, ...)
@@ -259,7 +248,7 @@ fail(struct ctx *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	set_err(c->err, c->errlen, "%s:%u: %s", c->path, c->lineno, msg);
+	qkd_seterr(c->err, c->errlen, "%s:%u: %s", c->path, c->lineno, msg);
 }
 
 /*
@@ -951,17 +940,17 @@ static int read_file(const char *path, char **bufp, size_t *lenp, char *err,
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		e = errno;
-		set_err(err, errlen, "%s: cannot open: %s", path, strerror(e));
+		qkd_seterr(err, errlen, "%s: cannot open: %s", path, strerror(e));
 		return -e;
 	}
 	if (fstat(fd, &st)) {
 		e = errno;
-		set_err(err, errlen, "%s: %s", path, strerror(e));
+		qkd_seterr(err, errlen, "%s: %s", path, strerror(e));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		e = EINVAL;
-		set_err(err, errlen, "%s: not a regular file", path);
+		qkd_seterr(err, errlen, "%s: not a regular file", path);
 		goto out;
 	}
 	/* Read at most one byte more than allowed: the size may change. */
@@ -969,7 +958,7 @@ static int read_file(const char *path, char **bufp, size_t *lenp, char *err,
 	buf = malloc(cap);
 	if (!buf) {
 		e = ENOMEM;
-		set_err(err, errlen, "%s: out of memory", path);
+		qkd_seterr(err, errlen, "%s: out of memory", path);
 		goto out;
 	}
 	for (;;) {
@@ -979,7 +968,7 @@ static int read_file(const char *path, char **bufp, size_t *lenp, char *err,
 			continue;
 		if (n < 0) {
 			e = errno;
-			set_err(err, errlen, "%s: read: %s", path, strerror(e));
+			qkd_seterr(err, errlen, "%s: read: %s", path, strerror(e));
 			goto out;
 		}
 		if (!n)
@@ -987,7 +976,7 @@ static int read_file(const char *path, char **bufp, size_t *lenp, char *err,
 		len += (size_t)n;
 		if (len == cap) {
 			e = EFBIG;
-			set_err(err, errlen, "%s: larger than %u bytes", path,
+			qkd_seterr(err, errlen, "%s: larger than %u bytes", path,
 				AGENT_CONFIG_FILE_MAX);
 			goto out;
 		}
@@ -1011,14 +1000,14 @@ static int finish(struct ctx *c)
 
 	for (size_t i = 0; i < NKEYS; i++) {
 		if (keys[i].required && !c->key_line[i]) {
-			set_err(c->err, c->errlen,
+			qkd_seterr(c->err, c->errlen,
 				"%s: [%s] %s: required key missing", c->path,
 				section_names[keys[i].section], keys[i].name);
 			return -EINVAL;
 		}
 	}
 	if (cfg->ledger.reconnect_min_ms > cfg->ledger.reconnect_max_ms) {
-		set_err(c->err, c->errlen,
+		qkd_seterr(c->err, c->errlen,
 			"%s: [ledger] reconnect_min (%s) is above reconnect_max (%s)",
 			c->path,
 			fmt_duration(dur1, sizeof(dur1), cfg->ledger.reconnect_min_ms),
@@ -1026,13 +1015,13 @@ static int finish(struct ctx *c)
 		return -EINVAL;
 	}
 	if (!cfg->mqtt.enabled && !cfg->socket.enabled) {
-		set_err(c->err, c->errlen,
+		qkd_seterr(c->err, c->errlen,
 			"%s: [mqtt] enabled and [socket] enabled are both no: "
 			"the agent would have no input", c->path);
 		return -EINVAL;
 	}
 	if (!strcmp(cfg->socket.path, cfg->agent.stats_socket)) {
-		set_err(c->err, c->errlen,
+		qkd_seterr(c->err, c->errlen,
 			"%s: [socket] path and [agent] stats_socket are the same "
 			"file", c->path);
 		return -EINVAL;
@@ -1066,7 +1055,7 @@ int agent_config_load(const char *path, struct agent_config *cfg,
 	if (c.failed)
 		return -EINVAL;
 	if (r == -2) {
-		set_err(err, errlen, "%s: out of memory", path);
+		qkd_seterr(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
 	}
 	if (r) {
