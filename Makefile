@@ -64,6 +64,8 @@ include agent/Makefile.config.inc
 include agent/Makefile.ingest.inc
 include agent/Makefile.keysrc.inc
 include agent/Makefile.agent.inc
+include agent/Makefile.ledger.inc
+include agent/Makefile.ledgerd.inc
 
 # check and demo install their own dependencies (a no-op once present).
 deps:
