@@ -20,6 +20,7 @@
  * ledgerd_loop.c (the loop, group commit, acks, timer), ledgerd_session.c
  * (connections: recv, send, framing, close), ledgerd_proto.c (HELLO and
  * DATA: the receiver rules of Documentation/wire-format.rst),
+ * ledgerd_rxkey.c (asking for RX key: key_window, waiting for delivery),
  * ledgerd_ack.c (ACK_HELLO and ACKs), ledgerd_log.c (log, sd_notify),
  * ledgerd_config.c and ledgerd_config_values.c (the INI file).
  */
@@ -67,6 +68,8 @@ enum ld_tag {
 /* A connection that has not sent its HELLO by then is closed: it holds a
  * slot of LD_SESS_MAX. */
 #define LD_HELLO_TIMEOUT_MS	10000
+/* How often a session waiting for its key to be delivered looks again. */
+#define LD_PARK_POLL_MS		10
 
 enum ld_state {
 	LS_HELLO,	/* waiting for the HELLO */
@@ -78,6 +81,11 @@ struct ld_gw {
 	unsigned int idx;
 	struct qkd_keysrc *krx, *ktx;
 	struct ld_session *sess;	/* the current session, or NULL */
+	/* RX stream end (QKDKEY_IOC_LINK_INFO rx_end) last seen, in epoch
+	 * rx_epoch. Within an epoch the stream only grows (an epoch names one
+	 * stream: the wire format rests on that too), so it is a lower bound
+	 * that spares most frames the ioctl (ledgerd_rxkey.c rx_check). */
+	uint64_t rx_end, rx_epoch;
 };
 
 struct ld_session {
@@ -96,6 +104,9 @@ struct ld_session {
 	size_t ioff, ilen;
 	size_t mlen;		/* message at ioff waiting for its key; 0: none */
 	bool key_wait;		/* RX key read for it in flight */
+	bool key_park;		/* its key is not delivered yet (ledgerd_rxkey.c) */
+	uint64_t park_epoch, park_off;
+	uint32_t park_len;
 	struct qkd_hello h;	/* the HELLO (also while its key is read) */
 	struct qkd_data_hdr dh;	/* the DATA frame waiting for key */
 	uint8_t ct_hash[32];
@@ -197,6 +208,15 @@ void ld_proto_want_ack(struct ld_session *s);
  * and ends the session. */
 void ld_reject(struct ld_session *s, int kind, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* ledgerd_rxkey.c */
+/* Asks for the RX key [off, off + len) of the message at s->ibuf + s->ioff
+ * (s->key_wait), or parks it until delivered (s->key_park), or rejects it:
+ * beyond key_window (closes). */
+void ld_rx_request(struct ld_session *s, uint64_t epoch, uint64_t off,
+		   uint32_t len);
+/* A parked session: asks for its key if it is delivered now. */
+void ld_rx_park_check(struct ld_session *s);
 
 /* ledgerd_log.c */
 void ld_set_log(int level, bool plain);

@@ -43,7 +43,7 @@ struct ctx {
 
 static const char *const ledger_keys[] = {
 	"listen", "db", "key", "device", "auto_register", "sth_every",
-	"sth_ms", "ack_every", "ack_ms", "log_level",
+	"sth_ms", "ack_every", "ack_ms", "log_level", "key_window",
 };
 #define NLEDGER_KEYS (sizeof(ledger_keys) / sizeof(ledger_keys[0]))
 
@@ -76,16 +76,6 @@ fail(struct ctx *c, const char *fmt, ...)
 		snprintf(c->err, c->errlen, "%s:%u: %s", c->path, c->lineno, msg);
 }
 
-bool ld_cfg_set_str(char *dst, size_t size, const char *src)
-{
-	size_t n = strlen(src);
-
-	if (n >= size)
-		return false;
-	memcpy(dst, src, n + 1);
-	return true;
-}
-
 void ledgerd_config_defaults(struct ledgerd_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -99,6 +89,7 @@ void ledgerd_config_defaults(struct ledgerd_config *cfg)
 	cfg->sth_ms = 1000;
 	cfg->ack_every = 64;
 	cfg->ack_ms = 10;
+	cfg->key_window = LEDGERD_KEY_WINDOW_DEFAULT;
 	cfg->log_level = LOG_INFO;
 }
 
@@ -123,6 +114,9 @@ static const char *ledger_value(struct ledgerd_config *cfg, size_t k,
 			}
 		}
 		return "not a log level (error, warning, notice, info, debug)";
+	case 10:
+		return ld_cfg_parse_size(v, LEDGERD_KEY_WINDOW_MIN,
+					 LEDGERD_KEY_WINDOW_MAX, &cfg->key_window);
 	}
 	return "unknown key";
 }
@@ -405,6 +399,7 @@ int ledgerd_config_dump(const struct ledgerd_config *c, FILE *out)
 		c->db, c->key, c->device, c->auto_register ? "yes" : "no");
 	fprintf(out, "sth_every = %u\nsth_ms = %u\nack_every = %u\nack_ms = %u\n",
 		c->sth_every, c->sth_ms, c->ack_every, c->ack_ms);
+	fprintf(out, "key_window = %u\n", c->key_window);
 	fprintf(out, "log_level = %s\n", ledgerd_log_level_name(c->log_level) ?
 		ledgerd_log_level_name(c->log_level) : "info");
 	for (unsigned int i = 0; i < c->ngw; i++)

@@ -5,7 +5,7 @@
  * by default. Every key is described in agent/qkd-ledgerd.conf.example.
  *
  *   [ledger]          listen, db, key, device, auto_register, sth_every,
- *                     sth_ms, ack_every, ack_ms, log_level
+ *                     sth_ms, ack_every, ack_ms, key_window, log_level
  *   [gateway NAME]    link (our local link to that gateway, required),
  *                     peer_link (the link name the gateway's HELLO carries;
  *                     default: the same as link)
@@ -33,6 +33,13 @@
 #define LEDGERD_GWNAME_SIZE	65	/* LEDGER_NAME_MAX + 1 */
 #define LEDGERD_ADDR_SIZE	64
 
+/* [ledger] key_window: how far past the RX key delivered so far a frame's
+ * key range may end (bytes). The default covers the delivery skew of two
+ * ends of a link many times over; the bounds keep it a size, not "any". */
+#define LEDGERD_KEY_WINDOW_DEFAULT	(4u << 20)
+#define LEDGERD_KEY_WINDOW_MIN		4096u		/* QKDKEY_POOL_MIN */
+#define LEDGERD_KEY_WINDOW_MAX		(1u << 30)
+
 struct ledgerd_gw_config {
 	char name[LEDGERD_GWNAME_SIZE];		/* [A-Za-z0-9._-]{1,64} */
 	char link[LEDGERD_LINK_SIZE];		/* local link, required */
@@ -51,6 +58,7 @@ struct ledgerd_config {
 	uint32_t sth_ms;	/* ... or ms with new entries */
 	uint32_t ack_every;	/* group commit: at most this many frames */
 	uint32_t ack_ms;	/* ... or this many ms after the first staged */
+	uint32_t key_window;	/* bytes past the delivered RX stream */
 	int log_level;		/* syslog.h LOG_* */
 	unsigned int ngw;
 	struct ledgerd_gw_config gw[LEDGERD_GW_MAX];

@@ -13,6 +13,9 @@
 
 bool ld_cfg_set_str(char *dst, size_t size, const char *src);
 const char *ld_cfg_parse_u32(const char *v, uint32_t lo, uint32_t hi, uint32_t *out);
+/* Bytes, with an optional suffix K, M, G (or KiB, MiB, GiB): powers of
+ * 1024, as qkd-agent's size keys. */
+const char *ld_cfg_parse_size(const char *v, uint32_t lo, uint32_t hi, uint32_t *out);
 const char *ld_cfg_parse_bool(const char *v, bool *out);
 const char *ld_cfg_parse_path(const char *v, char *dst, size_t size);
 /* "ADDR:PORT", "[V6ADDR]:PORT" or "ADDR"; numeric literals only. */

@@ -32,6 +32,49 @@ const char *ld_cfg_parse_u32(const char *v, uint32_t lo, uint32_t hi,
 	return NULL;
 }
 
+bool ld_cfg_set_str(char *dst, size_t size, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= size)
+		return false;
+	memcpy(dst, src, n + 1);
+	return true;
+}
+
+const char *ld_cfg_parse_size(const char *v, uint32_t lo, uint32_t hi,
+			      uint32_t *out)
+{
+	static const struct { const char *sfx; uint32_t shift; } units[] = {
+		{ "", 0 }, { "K", 10 }, { "M", 20 }, { "G", 30 },
+		{ "KiB", 10 }, { "MiB", 20 }, { "GiB", 30 },
+	};
+	static char why[80];
+	const char *s = v;
+	uint64_t n = 0;
+
+	if (*s < '0' || *s > '9')
+		return "not a size (bytes, or with a suffix K, M or G)";
+	for (; *s >= '0' && *s <= '9'; s++) {
+		n = n * 10 + (uint64_t)(*s - '0');
+		if (n > UINT32_MAX)
+			return "number too large";
+	}
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(s, units[i].sfx))
+			continue;
+		/* n < 2^32, shift <= 30: no overflow in 64 bits */
+		n <<= units[i].shift;
+		if (n < lo || n > hi) {
+			snprintf(why, sizeof(why), "out of range %u..%u bytes", lo, hi);
+			return why;
+		}
+		*out = (uint32_t)n;
+		return NULL;
+	}
+	return "unknown size suffix (use K, M or G)";
+}
+
 const char *ld_cfg_parse_bool(const char *v, bool *out)
 {
 	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1")) {

@@ -172,11 +172,14 @@ int ld_commit(struct ledgerd *d)
 	return 0;
 }
 
-/* Whether a session has a message waiting for its key. */
-static bool busy(const struct ledgerd *d)
+/* Whether a session has a message waiting for its key read (busy), or
+ * for its key to be delivered (parked: that may take long, so it does not
+ * hold the commit back). */
+static bool waiting(const struct ledgerd *d, bool parked)
 {
 	for (unsigned int i = 0; i < LD_SESS_MAX; i++)
-		if (d->sess[i] && !d->sess[i]->closing && d->sess[i]->key_wait)
+		if (d->sess[i] && !d->sess[i]->closing &&
+		    (parked ? d->sess[i]->key_park : d->sess[i]->key_wait))
 			return true;
 	return false;
 }
@@ -184,7 +187,7 @@ static bool busy(const struct ledgerd *d)
 static void maybe_commit(struct ledgerd *d, uint64_t now)
 {
 	if (d->commit_now || (d->staged &&
-	    (d->staged >= d->cfg->ack_every || !busy(d) ||
+	    (d->staged >= d->cfg->ack_every || !waiting(d, false) ||
 	     now >= d->staged_at + d->cfg->ack_ms)))
 		ld_commit(d);
 }
@@ -241,6 +244,8 @@ static uint64_t deadline(struct ledgerd *d, uint64_t now)
 
 	if (d->staged)
 		dl = min_dl(dl, d->staged_at + d->cfg->ack_ms);
+	if (waiting(d, true))
+		dl = min_dl(dl, now + LD_PARK_POLL_MS);
 	if (sth >= 0)
 		dl = min_dl(dl, now + (uint64_t)sth);
 	return dl > now ? dl : now + 1;
@@ -312,6 +317,8 @@ int ld_run(struct ledgerd *d)
 			if (s && s->state == LS_HELLO && !s->key_wait &&
 			    now >= s->born + LD_HELLO_TIMEOUT_MS)
 				ld_sess_close(s, "no HELLO in time");
+			if (s)
+				ld_rx_park_check(s);
 			if (s)
 				ld_proto_want_ack(s);
 			if (d->sess[i])

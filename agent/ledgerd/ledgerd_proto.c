@@ -4,8 +4,9 @@
  * message at a time. Phase 1 and 2 (form, then state) use no key; for DATA
  * the ledger's key accounting (ledger_check_key) comes next, still without
  * key, so that a replayed or key-reusing frame is named as such before any
- * RX byte is spent; only then is the RX key read by offset, the tag
- * verified, the payload decrypted and the record staged in the ledger.
+ * RX byte is spent; then the RX key is asked for (ledgerd_rxkey.c: only
+ * once delivered, and refused beyond key_window), the tag verified, the
+ * payload decrypted and the record staged in the ledger.
  * Every rejection records a security event and ends the session; the
  * gateway reconnects with a new r and resends what was not acked.
  */
@@ -70,25 +71,6 @@ static struct ld_gw *gw_by_peer_link(struct ledgerd *d, const char *name)
 	return NULL;
 }
 
-static void rx_request(struct ld_session *s, uint64_t epoch, uint64_t off,
-		       uint32_t len)
-{
-	int r = qkd_keysrc_request_at(s->gw->krx, epoch, off, len, ld_cookie(s));
-
-	if (r == -ESTALE) {
-		ld_reject(s, LEDGER_EV_WRONG_EPOCH, "epoch %llu is not the link's",
-			  (unsigned long long)epoch);
-		return;
-	}
-	if (r) {
-		ld_log(LOG_WARNING, "%s: RX key read at %llu+%u: %s", s->peer,
-		       (unsigned long long)off, len, strerror(-r));
-		ld_sess_close(s, "RX key source busy");
-		return;
-	}
-	s->key_wait = true;
-}
-
 static void msg_hello(struct ld_session *s, const uint8_t *m)
 {
 	struct qkd_hello *h = &s->h;
@@ -130,7 +112,7 @@ static void msg_hello(struct ld_session *s, const uint8_t *m)
 			return;
 		}
 	}
-	rx_request(s, h->epoch, h->r_offset, QKD_HELLO_KEY_LEN);
+	ld_rx_request(s, h->epoch, h->r_offset, QKD_HELLO_KEY_LEN);
 }
 
 static void msg_data(struct ld_session *s, const uint8_t *m)
@@ -193,7 +175,7 @@ static void msg_data(struct ld_session *s, const uint8_t *m)
 		ld_sess_close(s, "ledger failure");
 		return;
 	}
-	rx_request(s, dh->epoch, dh->key_offset, klen);
+	ld_rx_request(s, dh->epoch, dh->key_offset, klen);
 }
 
 void ld_proto_msg(struct ld_session *s, enum qkd_msg_type t)

@@ -144,14 +144,18 @@ void ld_sess_pump(struct ld_session *s)
 			sess_free(s);
 		return;
 	}
+	/*
+	 * Compact before deciding to receive: a receive that filled the
+	 * buffer exactly, ending in a partial message, would otherwise leave
+	 * no room and no receive posted, and the session would hang.
+	 */
+	if (!s->recv_busy && s->ioff && !s->mlen &&
+	    (s->ilen == s->ioff || LD_IBUF - s->ilen < QKD_FRAME_MAX)) {
+		memmove(s->ibuf, s->ibuf + s->ioff, s->ilen - s->ioff);
+		s->ilen -= s->ioff;
+		s->ioff = 0;
+	}
 	if (!s->recv_busy && s->ilen < LD_IBUF) {
-		if (s->ioff && (s->ilen == s->ioff || LD_IBUF - s->ilen < QKD_FRAME_MAX) &&
-		    !s->mlen) {
-			/* compact: the next message starts at the front */
-			memmove(s->ibuf, s->ibuf + s->ioff, s->ilen - s->ioff);
-			s->ilen -= s->ioff;
-			s->ioff = 0;
-		}
 		sqe = ld_sqe(s->d);
 		if (!sqe)
 			return;

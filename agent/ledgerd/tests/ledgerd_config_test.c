@@ -105,6 +105,7 @@ TEST(defaults)
 	ASSERT_EQ(1000, c.sth_ms);
 	ASSERT_EQ(64, c.ack_every);
 	ASSERT_EQ(10, c.ack_ms);
+	ASSERT_EQ(4u << 20, c.key_window);
 	ASSERT_EQ(LOG_INFO, c.log_level);
 	ASSERT_EQ(1, c.ngw);
 	ASSERT_STREQ("gw1", c.gw[0].name);
@@ -125,6 +126,7 @@ static const char full[] =
 	"sth_ms = 250\n"
 	"ack_every = 1\n"
 	"ack_ms = 0\n"
+	"key_window = 96K\n"
 	"log_level = debug\n"
 	"\n"
 	"[gateway hub-A.1_x]\r\n"
@@ -147,6 +149,7 @@ static void expect_full(struct __test_metadata *_metadata,
 	ASSERT_EQ(250, c->sth_ms);
 	ASSERT_EQ(1, c->ack_every);
 	ASSERT_EQ(0, c->ack_ms);
+	ASSERT_EQ(96u << 10, c->key_window);
 	ASSERT_EQ(LOG_DEBUG, c->log_level);
 	ASSERT_EQ(2, c->ngw);
 	ASSERT_STREQ("hub-A.1_x", c->gw[0].name);
@@ -179,6 +182,25 @@ TEST(listen_forms)
 	ASSERT_STREQ("fe80::1", c.listen_addr);
 }
 
+/* Sizes: bytes or K/M/G (KiB/MiB/GiB), powers of 1024, bounds included. */
+TEST(key_window_sizes)
+{
+	static const struct { const char *v; uint32_t want; } ok[] = {
+		{ "4096", 4096 }, { "4K", 4096 }, { "4KiB", 4096 },
+		{ "1M", 1u << 20 }, { "3MiB", 3u << 20 }, { "1G", 1u << 30 },
+		{ "1GiB", 1u << 30 }, { "1073741824", 1u << 30 }, { "65537", 65537 },
+	};
+	struct ledgerd_config c;
+	char text[128];
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(text, sizeof(text), "[ledger]\nkey_window = %s\n" GW1, ok[i].v);
+		TH_LOG("key_window = %s", ok[i].v);
+		load_ok(_metadata, text, &c);
+		ASSERT_EQ(ok[i].want, c.key_window);
+	}
+}
+
 TEST(dump_round_trip)
 {
 	struct ledgerd_config a, b;
@@ -201,7 +223,8 @@ TEST(example_and_man_page)
 {
 	static const char *const keys[] = {
 		"listen", "db", "key", "device", "auto_register", "sth_every",
-		"sth_ms", "ack_every", "ack_ms", "log_level", "link", "peer_link",
+		"sth_ms", "ack_every", "ack_ms", "log_level", "key_window",
+		"link", "peer_link",
 	};
 	struct ledgerd_config c;
 	char err[512], *man = NULL, *ex = NULL;
@@ -272,6 +295,19 @@ BAD(negative, "[ledger]\nack_every = -1\n" GW1, 2, "not a decimal integer")
 BAD(zero_ack_every, "[ledger]\nack_every = 0\n" GW1, 2, "out of range 1..4096")
 BAD(huge_number, "[ledger]\nsth_ms = 99999999999999999999\n" GW1, 2, "number too large")
 BAD(ack_ms_range, "[ledger]\nack_ms = 10001\n" GW1, 2, "out of range 0..10000")
+BAD(key_window_small, "[ledger]\nkey_window = 4095\n" GW1, 2,
+    "out of range 4096..1073741824 bytes")
+BAD(key_window_zero, "[ledger]\nkey_window = 0\n" GW1, 2, "out of range 4096..")
+BAD(key_window_big, "[ledger]\nkey_window = 2G\n" GW1, 2, "out of range 4096..1073741824")
+BAD(key_window_big_bytes, "[ledger]\nkey_window = 1073741825\n" GW1, 2, "out of range")
+BAD(key_window_overflow, "[ledger]\nkey_window = 4294967296K\n" GW1, 2, "number too large")
+BAD(key_window_suffix, "[ledger]\nkey_window = 4MB\n" GW1, 2, "unknown size suffix")
+BAD(key_window_lower_suffix, "[ledger]\nkey_window = 4m\n" GW1, 2, "unknown size suffix")
+BAD(key_window_space, "[ledger]\nkey_window = 4 M\n" GW1, 2, "unknown size suffix")
+BAD(key_window_negative, "[ledger]\nkey_window = -1\n" GW1, 2, "not a size")
+BAD(key_window_suffix_only, "[ledger]\nkey_window = M\n" GW1, 2, "not a size")
+BAD(key_window_twice, "[ledger]\nkey_window = 1M\nkey_window = 2M\n" GW1, 3,
+    "set twice (first at line 2)")
 BAD(bad_level, "[ledger]\nlog_level = loud\n" GW1, 2, "not a log level")
 BAD(listen_hostname, "[ledger]\nlisten = ledger.example:7447\n" GW1, 2,
     "not a numeric IPv4 or IPv6 address")
