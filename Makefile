@@ -5,11 +5,12 @@
 # make demo       the module in a VM with a simulated QKD link
 # make lint       checkpatch --strict and sparse on kernel/
 # make check-debug the selftests under a KASAN/lockdep/kmemleak/UBSAN kernel
+# make check-rt   the selftests under Debian's PREEMPT_RT kernel
 #
 # The kernel build dir comes from the newest installed Debian kernel headers,
 # never from `uname -r`: the build host may run another kernel.
 
-KDIR ?= $(shell ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -n 1)
+KDIR ?= $(shell ls -d /lib/modules/*/build 2>/dev/null | grep -v -- -rt- | sort -V | tail -n 1)
 KVER ?= $(notdir $(patsubst %/build,%,$(KDIR)))
 
 
@@ -17,7 +18,7 @@ BUILD := $(CURDIR)/build
 CC ?= cc
 USER_CFLAGS := -std=c11 -Wall -Wextra -Werror=implicit-function-declaration -O2 -g
 
-.PHONY: deps all modules userspace selftests host-tests check check-debug demo lint clean bench help kdir-check
+.PHONY: deps all modules userspace selftests host-tests check check-debug check-rt demo lint clean bench help kdir-check
 
 all: modules userspace selftests host-tests
 
@@ -66,6 +67,7 @@ include agent/Makefile.keysrc.inc
 include agent/Makefile.agent.inc
 include agent/Makefile.ledger.inc
 include agent/Makefile.ledgerd.inc
+include agent/Makefile.e2e.inc
 
 # check and demo install their own dependencies (a no-op once present).
 deps:
@@ -78,6 +80,10 @@ check: deps
 # Builds its own kernel (build/debug-kernel) and modules (build/debug-modules).
 check-debug: deps
 	scripts/check-debug
+
+# Installs Debian's PREEMPT_RT kernel; modules in build/rt-modules.
+check-rt: deps
+	scripts/check-rt
 
 demo: deps
 	$(MAKE) all
@@ -94,4 +100,4 @@ clean:
 	rm -rf $(BUILD)
 
 help:
-	@sed -n '3,8p' Makefile | sed 's/^# //'
+	@sed -n '3,9p' Makefile | sed 's/^# //'
