@@ -379,6 +379,12 @@ static int __init sim_init(void)
 	if (ret)
 		return ret;
 	sim_defaults(&set);
+	/*
+	 * Our links are visible to netlink as soon as they register: hold
+	 * the configuration mutex so that no LINK_DEL or LINK_SET reaches a
+	 * pair before it is complete and on sim_pairs.
+	 */
+	qkd_cfg_lock();
 	for (i = 0; i < pairs; i++) {
 		snprintf(name[0], sizeof(name[0]), "sim%ua", i);
 		snprintf(name[1], sizeof(name[1]), "sim%ub", i);
@@ -386,12 +392,15 @@ static int __init sim_init(void)
 		cfg.peer = name[1];
 		pair = sim_pair_create(&cfg, &set, NULL, NULL);
 		if (IS_ERR(pair)) {
-			pr_err("cannot create pair %u: %ld\n", i, PTR_ERR(pair));
-			sim_kind_unregister();
-			return PTR_ERR(pair);
+			ret = PTR_ERR(pair);
+			pr_err("cannot create pair %u: %d\n", i, ret);
+			break;
 		}
 	}
-	return 0;
+	qkd_cfg_unlock();
+	if (ret)
+		sim_kind_unregister();
+	return ret;
 }
 
 static void __exit sim_exit(void)

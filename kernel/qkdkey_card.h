@@ -60,6 +60,14 @@ struct qkd_link_kind {
 int qkd_link_kind_register(struct qkd_link_kind *kind);
 /* Deletes every link of the kind, then unregisters it. May sleep. */
 void qkd_link_kind_unregister(struct qkd_link_kind *kind);
+/*
+ * The configuration mutex newlink, changelink and dellink run under. A
+ * card that creates links of its kind by itself (module parameters) holds
+ * it across the creation, so that no LINK_DEL or LINK_SET sees a link of
+ * the kind before the card has finished setting it up.
+ */
+void qkd_cfg_lock(void);
+void qkd_cfg_unlock(void);
 
 void *qkd_link_priv(struct qkd_link *link);
 bool qkd_link_name_taken(const char *name);

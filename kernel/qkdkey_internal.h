@@ -204,8 +204,6 @@ struct qkd_block **qkd_stream_resize(struct qkd_stream *s, struct qkd_block **ri
 struct qkd_block **qkd_ring_alloc(u32 max_blocks);
 
 /* qkdkey_kind.c */
-void qkd_cfg_lock(void);
-void qkd_cfg_unlock(void);
 const struct qkd_link_kind *qkd_cfg_lock_kind(const char *name);
 
 /* qkdkey_user.c */

@@ -21,11 +21,13 @@ void qkd_cfg_lock(void)
 {
 	mutex_lock(&qkd_cfg_mutex);
 }
+EXPORT_SYMBOL_GPL(qkd_cfg_lock);
 
 void qkd_cfg_unlock(void)
 {
 	mutex_unlock(&qkd_cfg_mutex);
 }
+EXPORT_SYMBOL_GPL(qkd_cfg_unlock);
 
 static struct qkd_link_kind *qkd_kind_find(const char *name)
 {
