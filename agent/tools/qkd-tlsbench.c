@@ -111,6 +111,7 @@ static int run_ledger(const char *listen_at, const char *cert, const char *key,
 	struct ledger *l;
 	char err[256];
 	long done = 0, staged = 0;
+	uint64_t key_off = 0;	/* a stand-in key range per record */
 	double t0 = 0;
 	int lfd, fd, one = 1;
 	SSL_CTX *ctx;
@@ -155,8 +156,9 @@ static int run_ledger(const char *listen_at, const char *cert, const char *key,
 			die("malformed record");
 		if (!t0)
 			t0 = now_s();
-		r.key_offset = (uint64_t)(done + staged) * 1024;
+		r.key_offset = key_off;
 		r.key_len = rec.payload_len + 16;
+		key_off += r.key_len;
 		crypto_hash_sha256(r.ct_hash, rec.payload, rec.payload_len);
 		r.device_id = (const uint8_t *)rec.device_id;
 		r.device_id_len = rec.device_id_len;
