@@ -181,6 +181,51 @@ static int new_user_undo(void)
 	return close_all();
 }
 
+/* The largest pool: its block rings are larger than a page, so kvcalloc()
+ * falls back to vmalloc when the first (kmalloc) attempt fails. */
+static int new_big_run(void) { return qnl_new_user(&q, "fiu1", 1, QKDKEY_POOL_MAX, NULL); }
+
+static int new_big_check(int r)
+{
+	return !r && !exists("fiu1") ? fi_bad("%s: succeeded but missing", "fiu1") : 0;
+}
+
+static int new_big_undo(void)
+{
+	qnl_del(&fi_ctl, "fiu1", NULL);
+	return close_all();
+}
+
+/* One end of a seeded pair: its peer lives in another kernel. */
+static int new_seeded_run(void)
+{
+	static const unsigned char seed[QKDKEY_SIM_SEED_LEN] = { 0x5e, 0xed };
+	struct nlmsghdr *nlh = qnl_req(&q, QKDKEY_CMD_LINK_NEW, 0);
+	struct nlattr *n;
+
+	mnl_attr_put_strz(nlh, QKDKEY_A_LINK_NAME, "fis2a");
+	mnl_attr_put_strz(nlh, QKDKEY_A_LINK_KIND, "sim");
+	mnl_attr_put_strz(nlh, QKDKEY_A_LINK_PEER, "fis2b");
+	n = mnl_attr_nest_start(nlh, QKDKEY_A_LINK_SIM);
+	mnl_attr_put_u32(nlh, QKDKEY_SIM_A_RATE, 65536);
+	mnl_attr_put(nlh, QKDKEY_SIM_A_SEED, sizeof(seed), seed);
+	mnl_attr_nest_end(nlh, n);
+	return qnl_talk(&q, nlh, NULL, NULL, NULL);
+}
+
+static int new_seeded_check(int r)
+{
+	if (exists("fis2b"))
+		return fi_bad("%s: a seeded link created its peer here", "fis2a");
+	return !r && !exists("fis2a") ? fi_bad("%s: succeeded but missing", "fis2a") : 0;
+}
+
+static int new_seeded_undo(void)
+{
+	qnl_del(&fi_ctl, "fis2a", NULL);
+	return close_all();
+}
+
 static int del_setup(void)
 {
 	int r = qnl_new_sim(&fi_ctl, "fis1a", "fis1b", 65536, NULL);
@@ -270,6 +315,8 @@ const struct fi_op fi_ops[] = {
 	OP("rmmod qkd_sim", rmmod_setup, rmmod_run, rmmod_check, NULL, 2),
 	NL("LINK_NEW sim", new_sim_run, new_sim_check, new_sim_undo),
 	NL("LINK_NEW user", new_user_run, new_user_check, new_user_undo),
+	NL("LINK_NEW user, largest pool", new_big_run, new_big_check, new_big_undo),
+	NL("LINK_NEW sim, seeded", new_seeded_run, new_seeded_check, new_seeded_undo),
 	OP("LINK_DEL sim", del_setup, del_run, del_check, del_undo, 0),
 	OP("LINK_SET pool limit", pool_setup, pool_run, pool_check, close_all, 0),
 	NL("LINK_SET QBER (alarm)", alarm_run, alarm_check, alarm_undo),
