@@ -21,6 +21,7 @@
 
 #include <ini.h>
 
+#include "cfg_value.h"
 #include "ledgerd_config.h"
 #include "ledgerd_config_int.h"
 
@@ -79,11 +80,11 @@ fail(struct ctx *c, const char *fmt, ...)
 void ledgerd_config_defaults(struct ledgerd_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	ld_cfg_set_str(cfg->listen_addr, sizeof(cfg->listen_addr), "0.0.0.0");
+	cfg_set_str(cfg->listen_addr, sizeof(cfg->listen_addr), "0.0.0.0");
 	cfg->listen_port = LEDGERD_DEFAULT_PORT;
-	ld_cfg_set_str(cfg->db, sizeof(cfg->db), "/var/lib/qkdkey/ledger.db");
-	ld_cfg_set_str(cfg->key, sizeof(cfg->key), "/var/lib/qkdkey/ledger.key");
-	ld_cfg_set_str(cfg->device, sizeof(cfg->device), "/dev/qkdkey");
+	cfg_set_str(cfg->db, sizeof(cfg->db), "/var/lib/qkdkey/ledger.db");
+	cfg_set_str(cfg->key, sizeof(cfg->key), "/var/lib/qkdkey/ledger.key");
+	cfg_set_str(cfg->device, sizeof(cfg->device), "/dev/qkdkey");
 	cfg->auto_register = true;
 	cfg->sth_every = 1000;
 	cfg->sth_ms = 1000;
@@ -93,19 +94,55 @@ void ledgerd_config_defaults(struct ledgerd_config *cfg)
 	cfg->log_level = LOG_INFO;
 }
 
+/* A path key: checked, then copied. */
+static const char *path_value(const char *v, char *dst, char *why,
+			      size_t whylen)
+{
+	const char *r = cfg_check_path(v, LEDGERD_PATH_SIZE, why, whylen);
+
+	if (!r)
+		cfg_set_str(dst, LEDGERD_PATH_SIZE, v);
+	return r;
+}
+
+/*
+ * A numeric key into its 32-bit field (every upper bound fits). The _ms
+ * keys are durations: a bare number is milliseconds, as it always was, and
+ * "250ms", "2s" or "1min" mean what they do to qkd-agent.
+ */
+enum num_kind { NUM_UINT, NUM_MS, NUM_SIZE };
+
+static const char *num_value(enum num_kind kind, const char *v, uint32_t lo,
+			     uint32_t hi, uint32_t *dst, char *why,
+			     size_t whylen)
+{
+	const char *r;
+	uint64_t n;
+
+	if (kind == NUM_MS)
+		r = cfg_parse_duration(v, 1, lo, hi, &n, why, whylen);
+	else if (kind == NUM_SIZE)
+		r = cfg_parse_size(v, lo, hi, &n, why, whylen);
+	else
+		r = cfg_parse_uint(v, lo, hi, &n, why, whylen);
+	if (!r)
+		*dst = (uint32_t)n;
+	return r;
+}
+
 static const char *ledger_value(struct ledgerd_config *cfg, size_t k,
-				const char *v)
+				const char *v, char *why, size_t whylen)
 {
 	switch (k) {
-	case 0: return ld_cfg_parse_listen(v, cfg);
-	case 1: return ld_cfg_parse_path(v, cfg->db, sizeof(cfg->db));
-	case 2: return ld_cfg_parse_path(v, cfg->key, sizeof(cfg->key));
-	case 3: return ld_cfg_parse_path(v, cfg->device, sizeof(cfg->device));
-	case 4: return ld_cfg_parse_bool(v, &cfg->auto_register);
-	case 5: return ld_cfg_parse_u32(v, 1, 1000000, &cfg->sth_every);
-	case 6: return ld_cfg_parse_u32(v, 1, 3600000, &cfg->sth_ms);
-	case 7: return ld_cfg_parse_u32(v, 1, 4096, &cfg->ack_every);
-	case 8: return ld_cfg_parse_u32(v, 0, 10000, &cfg->ack_ms);
+	case 0: return ld_cfg_parse_listen(v, cfg, why, whylen);
+	case 1: return path_value(v, cfg->db, why, whylen);
+	case 2: return path_value(v, cfg->key, why, whylen);
+	case 3: return path_value(v, cfg->device, why, whylen);
+	case 4: return cfg_parse_bool(v, &cfg->auto_register);
+	case 5: return num_value(NUM_UINT, v, 1, 1000000, &cfg->sth_every, why, whylen);
+	case 6: return num_value(NUM_MS, v, 1, 3600000, &cfg->sth_ms, why, whylen);
+	case 7: return num_value(NUM_UINT, v, 1, 4096, &cfg->ack_every, why, whylen);
+	case 8: return num_value(NUM_MS, v, 0, 10000, &cfg->ack_ms, why, whylen);
 	case 9:
 		for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
 			if (!strcmp(v, levels[i].name)) {
@@ -115,8 +152,9 @@ static const char *ledger_value(struct ledgerd_config *cfg, size_t k,
 		}
 		return "not a log level (error, warning, notice, info, debug)";
 	case 10:
-		return ld_cfg_parse_size(v, LEDGERD_KEY_WINDOW_MIN,
-					 LEDGERD_KEY_WINDOW_MAX, &cfg->key_window);
+		return num_value(NUM_SIZE, v, LEDGERD_KEY_WINDOW_MIN,
+				 LEDGERD_KEY_WINDOW_MAX, &cfg->key_window, why,
+				 whylen);
 	}
 	return "unknown key";
 }
@@ -126,6 +164,7 @@ static int handler(void *user, const char *section, const char *name,
 {
 	struct ctx *c = user;
 	unsigned int *seen = NULL;
+	char buf[CFG_WHY_SIZE];
 	const char *why;
 	size_t k;
 
@@ -162,9 +201,10 @@ static int handler(void *user, const char *section, const char *name,
 		return 0;
 	}
 	if (!strcmp(section, "ledger"))
-		why = ledger_value(c->cfg, k, value);
+		why = ledger_value(c->cfg, k, value, buf, sizeof(buf));
 	else
-		why = ld_cfg_parse_link(value, k ? c->gw->peer_link : c->gw->link);
+		why = ld_cfg_parse_link(value, k ? c->gw->peer_link : c->gw->link,
+					buf, sizeof(buf));
 	if (why)
 		fail(c, "[%s] %s = \"%.60s\": %s", section, name, value, why);
 	return !why;
@@ -183,7 +223,7 @@ static void gw_finish(struct ctx *c)
 		return;
 	}
 	if (!g->peer_link[0])
-		ld_cfg_set_str(g->peer_link, sizeof(g->peer_link), g->link);
+		cfg_set_str(g->peer_link, sizeof(g->peer_link), g->link);
 	for (unsigned int i = 0; i + 1 < c->cfg->ngw; i++) {
 		const struct ledgerd_gw_config *o = &c->cfg->gw[i];
 
@@ -235,7 +275,7 @@ static void header(struct ctx *c, const char *l, size_t len)
 		fail(c, "unknown section [%s] (known: [ledger], [gateway NAME])", name);
 		return;
 	}
-	if (!ld_cfg_name_ok(name + 8, LEDGERD_GWNAME_SIZE - 1)) {
+	if (!cfg_name_ok(name + 8, LEDGERD_GWNAME_SIZE - 1)) {
 		fail(c, "[%s]: a gateway name is 1-64 of A-Z a-z 0-9 _ . -", name);
 		return;
 	}
@@ -251,7 +291,7 @@ static void header(struct ctx *c, const char *l, size_t len)
 		return;
 	}
 	c->gw = &c->cfg->gw[c->cfg->ngw++];
-	ld_cfg_set_str(c->gw->name, sizeof(c->gw->name), name + 8);
+	cfg_set_str(c->gw->name, sizeof(c->gw->name), name + 8);
 	c->gw->line = c->lineno;
 	c->gw_key_line[0] = c->gw_key_line[1] = 0;
 }
@@ -383,7 +423,7 @@ int ledgerd_config_load(const char *path, struct ledgerd_config *cfg,
 			 path);
 		return -EINVAL;
 	}
-	ld_cfg_set_str(cfg->source, sizeof(cfg->source), path);
+	cfg_set_str(cfg->source, sizeof(cfg->source), path);
 	return 0;
 }
 

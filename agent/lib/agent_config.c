@@ -29,6 +29,7 @@
 #include <ini.h>
 
 #include "agent_config.h"
+#include "cfg_value.h"
 #include "errbuf.h"
 #include "record.h"
 #include "spool.h"
@@ -40,14 +41,6 @@ _Static_assert(AGENT_CONFIG_PATH_SIZE > AGENT_CONFIG_LINE_MAX &&
 	       AGENT_CONFIG_HOST_SIZE > AGENT_CONFIG_LINE_MAX &&
 	       AGENT_CONFIG_TOPIC_SIZE > AGENT_CONFIG_LINE_MAX,
 	       "a value that fits on a line fits its field");
-
-#define KIB	1024ull
-#define MIB	(1024ull * KIB)
-#define GIB	(1024ull * MIB)
-
-#define MS_PER_S	1000ull
-#define MS_PER_MIN	(60ull * MS_PER_S)
-#define MS_PER_H	(60ull * MS_PER_MIN)
 
 enum section {
 	S_LINK,
@@ -117,19 +110,19 @@ static const struct key_desc keys[] = {
 	KEY(S_LEDGER, ledger, host, V_HOST, .required = true),
 	KEY(S_LEDGER, ledger, port, V_UINT, .min = 1, .max = 65535),
 	DUR(S_LEDGER, ledger, connect_timeout, connect_timeout_ms,
-	    100, 5 * MS_PER_MIN, MS_PER_S, 1),
+	    100, 5 * CFG_MS_PER_MIN, CFG_MS_PER_S, 1),
 	DUR(S_LEDGER, ledger, reconnect_min, reconnect_min_ms,
-	    10, MS_PER_H, MS_PER_S, 1),
+	    10, CFG_MS_PER_H, CFG_MS_PER_S, 1),
 	DUR(S_LEDGER, ledger, reconnect_max, reconnect_max_ms,
-	    10, MS_PER_H, MS_PER_S, 1),
+	    10, CFG_MS_PER_H, CFG_MS_PER_S, 1),
 
 	KEY(S_SPOOL, spool, dir, V_PATH),
 	KEY(S_SPOOL, spool, max_bytes, V_SIZE,
-	    .min = SPOOL_FRAME_MAX, .max = 1024 * GIB),
+	    .min = SPOOL_FRAME_MAX, .max = 1024 * CFG_GIB),
 	KEY(S_SPOOL, spool, segment_bytes, V_SIZE,
-	    .min = 64 * KIB, .max = GIB),
+	    .min = 64 * CFG_KIB, .max = CFG_GIB),
 	DUR(S_SPOOL, spool, commit_interval, commit_interval_ms,
-	    0, MS_PER_S, 1, 1),
+	    0, CFG_MS_PER_S, 1, 1),
 
 	KEY(S_MQTT, mqtt, enabled, V_BOOL),
 	KEY(S_MQTT, mqtt, host, V_HOST),
@@ -138,7 +131,7 @@ static const struct key_desc keys[] = {
 	KEY(S_MQTT, mqtt, topic, V_TOPIC),
 	KEY(S_MQTT, mqtt, qos, V_QOS),
 	DUR(S_MQTT, mqtt, keepalive, keepalive_s,
-	    5 * MS_PER_S, 65535 * MS_PER_S, MS_PER_S, MS_PER_S),
+	    5 * CFG_MS_PER_S, 65535 * CFG_MS_PER_S, CFG_MS_PER_S, CFG_MS_PER_S),
 
 	KEY(S_SOCKET, socket, enabled, V_BOOL),
 	KEY(S_SOCKET, socket, path, V_SOCKPATH),
@@ -172,49 +165,39 @@ const char *agent_config_log_level_name(int level)
 	return NULL;
 }
 
-/* snprintf into a fixed field; false if it does not fit. */
-static bool set_str(char *dst, size_t size, const char *src)
-{
-	size_t n = strlen(src);
-
-	if (n >= size)
-		return false;
-	memcpy(dst, src, n + 1);
-	return true;
-}
-
 void agent_config_defaults(struct agent_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	set_str(cfg->link.device, sizeof(cfg->link.device), "/dev/qkdkey");
+	cfg_set_str(cfg->link.device, sizeof(cfg->link.device), "/dev/qkdkey");
 
 	cfg->ledger.port = 7447;
-	cfg->ledger.connect_timeout_ms = 5 * MS_PER_S;
+	cfg->ledger.connect_timeout_ms = 5 * CFG_MS_PER_S;
 	cfg->ledger.reconnect_min_ms = 500;
-	cfg->ledger.reconnect_max_ms = 30 * MS_PER_S;
+	cfg->ledger.reconnect_max_ms = 30 * CFG_MS_PER_S;
 
-	set_str(cfg->spool.dir, sizeof(cfg->spool.dir), "/var/lib/qkdkey/spool");
-	cfg->spool.max_bytes = 64 * MIB;
-	cfg->spool.segment_bytes = 4 * MIB;
+	cfg_set_str(cfg->spool.dir, sizeof(cfg->spool.dir),
+		    "/var/lib/qkdkey/spool");
+	cfg->spool.max_bytes = 64 * CFG_MIB;
+	cfg->spool.segment_bytes = 4 * CFG_MIB;
 	cfg->spool.commit_interval_ms = 5;
 
 	cfg->mqtt.enabled = true;
-	set_str(cfg->mqtt.host, sizeof(cfg->mqtt.host), "localhost");
+	cfg_set_str(cfg->mqtt.host, sizeof(cfg->mqtt.host), "localhost");
 	cfg->mqtt.port = 1883;
 	/* client_id "": qkd-agent-<link name>, resolved by the load. */
-	set_str(cfg->mqtt.topic, sizeof(cfg->mqtt.topic), "qkd/telemetry/+");
+	cfg_set_str(cfg->mqtt.topic, sizeof(cfg->mqtt.topic), "qkd/telemetry/+");
 	cfg->mqtt.qos = 1;
 	cfg->mqtt.keepalive_s = 60;
 
 	cfg->socket.enabled = true;
-	set_str(cfg->socket.path, sizeof(cfg->socket.path),
-		"/run/qkdkey/agent.sock");
+	cfg_set_str(cfg->socket.path, sizeof(cfg->socket.path),
+		    "/run/qkdkey/agent.sock");
 	cfg->socket.mode = 0660;
 
 	cfg->agent.key_depth = 8;
 	cfg->agent.max_payload = QKD_REC_PAYLOAD_MAX;
-	set_str(cfg->agent.stats_socket, sizeof(cfg->agent.stats_socket),
-		"/run/qkdkey/stats.sock");
+	cfg_set_str(cfg->agent.stats_socket, sizeof(cfg->agent.stats_socket),
+		    "/run/qkdkey/stats.sock");
 	cfg->agent.log_level = LOG_INFO;
 }
 
@@ -251,285 +234,24 @@ fail(struct ctx *c, const char *fmt, ...)
 	qkd_seterr(c->err, c->errlen, "%s:%u: %s", c->path, c->lineno, msg);
 }
 
-/*
- * A user-supplied string fit for a one-line message: at most QUOTE_MAX
- * bytes of it, '"' and '\' and bytes outside 0x20..0x7e escaped, "..."
- * when cut. n is the length of s (it may hold NULs).
- */
-#define QUOTE_MAX	48
-#define QUOTE_SIZE	(4 * QUOTE_MAX + 8)
-
-static const char *quote_n(char out[QUOTE_SIZE], const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-
-	out[o++] = '"';
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (i == QUOTE_MAX) {
-			memcpy(out + o, "...", 3);
-			o += 3;
-			break;
-		}
-		if (ch == '"' || ch == '\\') {
-			out[o++] = '\\';
-			out[o++] = (char)ch;
-		} else if (ch < 0x20 || ch > 0x7e) {
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = hex[ch >> 4];
-			out[o++] = hex[ch & 15];
-		} else {
-			out[o++] = (char)ch;
-		}
-	}
-	out[o++] = '"';
-	out[o] = '\0';
-	return out;
-}
-
-static const char *quote(char out[QUOTE_SIZE], const char *s)
-{
-	return quote_n(out, s, strlen(s));
-}
-
-/* Largest binary unit that divides v exactly: "64K", "1G", "65537". */
-static const char *fmt_size(char *buf, size_t len, uint64_t v)
-{
-	if (v && v % GIB == 0)
-		snprintf(buf, len, "%lluG", (unsigned long long)(v / GIB));
-	else if (v && v % MIB == 0)
-		snprintf(buf, len, "%lluM", (unsigned long long)(v / MIB));
-	else if (v && v % KIB == 0)
-		snprintf(buf, len, "%lluK", (unsigned long long)(v / KIB));
-	else
-		snprintf(buf, len, "%llu", (unsigned long long)v);
-	return buf;
-}
-
-/* Largest unit that divides ms exactly: "5s", "500ms", "2min", "1h". */
-static const char *fmt_duration(char *buf, size_t len, uint64_t ms)
-{
-	if (ms && ms % MS_PER_H == 0)
-		snprintf(buf, len, "%lluh", (unsigned long long)(ms / MS_PER_H));
-	else if (ms && ms % MS_PER_MIN == 0)
-		snprintf(buf, len, "%llumin",
-			 (unsigned long long)(ms / MS_PER_MIN));
-	else if (ms && ms % MS_PER_S == 0)
-		snprintf(buf, len, "%llus", (unsigned long long)(ms / MS_PER_S));
-	else
-		snprintf(buf, len, "%llums", (unsigned long long)ms);
-	return buf;
-}
-
 /* ------------------------------------------------------------------ */
 /* Value parsers: NULL on success, else the reason (static or in why). */
+/* Only the agent's own kinds: the generic ones are in cfg_value.c.    */
 
-#define WHY_SIZE	160
-
-/* Leading decimal digits of *p into *out; advances *p. */
-static const char *parse_digits(const char **p, uint64_t *out)
-{
-	const char *s = *p;
-	uint64_t v = 0;
-
-	if (*s == '-')
-		return "negative values are not allowed";
-	if (*s < '0' || *s > '9')
-		return "not a number";
-	for (; *s >= '0' && *s <= '9'; s++) {
-		unsigned int d = (unsigned int)(*s - '0');
-
-		if (v > (UINT64_MAX - d) / 10)
-			return "number too large (overflows 64 bits)";
-		v = v * 10 + d;
-	}
-	*p = s;
-	*out = v;
-	return NULL;
-}
-
-static const char *check_range(const struct key_desc *k, uint64_t v,
-			       char *why, size_t whylen)
-{
-	char lo[32], hi[32];
-
-	if (v >= k->min && v <= k->max)
-		return NULL;
-	switch (k->kind) {
-	case V_SIZE:
-		snprintf(why, whylen, "out of range %s..%s (bytes)",
-			 fmt_size(lo, sizeof(lo), k->min),
-			 fmt_size(hi, sizeof(hi), k->max));
-		break;
-	case V_DURATION:
-		snprintf(why, whylen, "out of range %s..%s",
-			 fmt_duration(lo, sizeof(lo), k->min),
-			 fmt_duration(hi, sizeof(hi), k->max));
-		break;
-	default:
-		snprintf(why, whylen, "out of range %llu..%llu",
-			 (unsigned long long)k->min,
-			 (unsigned long long)k->max);
-		break;
-	}
-	return why;
-}
-
-static const char *parse_uint(const struct key_desc *k, const char *v,
-			      uint64_t *out, char *why, size_t whylen)
-{
-	const char *r = parse_digits(&v, out);
-
-	if (r)
-		return r;
-	if (*v)
-		return "not a decimal integer";
-	return check_range(k, *out, why, whylen);
-}
-
-static const char *parse_size(const struct key_desc *k, const char *v,
-			      uint64_t *out, char *why, size_t whylen)
-{
-	static const struct {
-		const char *suffix;
-		uint64_t mult;
-	} sfx[] = {
-		{ "", 1 }, { "K", KIB }, { "M", MIB }, { "G", GIB },
-		{ "KiB", KIB }, { "MiB", MIB }, { "GiB", GIB },
-	};
-	char q[QUOTE_SIZE];
-	uint64_t n;
-	const char *r = parse_digits(&v, &n);
-
-	if (r)
-		return r;
-	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-		if (strcmp(v, sfx[i].suffix))
-			continue;
-		if (n > UINT64_MAX / sfx[i].mult)
-			return "size too large (overflows 64 bits)";
-		*out = n * sfx[i].mult;
-		return check_range(k, *out, why, whylen);
-	}
-	snprintf(why, whylen, "unknown size suffix %s (use K, M or G)",
-		 quote(q, v));
-	return why;
-}
-
-static const char *parse_duration(const struct key_desc *k, const char *v,
-				  uint64_t *out, char *why, size_t whylen)
-{
-	static const struct {
-		const char *suffix;
-		uint64_t ms;
-	} units[] = {
-		{ "ms", 1 }, { "s", MS_PER_S }, { "min", MS_PER_MIN },
-		{ "m", MS_PER_MIN }, { "h", MS_PER_H },
-	};
-	char q[QUOTE_SIZE];
-	uint64_t n, mult = 0;
-	const char *r = parse_digits(&v, &n);
-
-	if (r)
-		return r;
-	if (!*v) {
-		mult = k->unit_ms;
-	} else {
-		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-			if (!strcmp(v, units[i].suffix))
-				mult = units[i].ms;
-	}
-	if (!mult) {
-		snprintf(why, whylen,
-			 "unknown time unit %s (use ms, s, min or h)",
-			 quote(q, v));
-		return why;
-	}
-	if (n > UINT64_MAX / mult)
-		return "duration too large (overflows 64 bits)";
-	n *= mult;
-	r = check_range(k, n, why, whylen);
-	if (r)
-		return r;
-	if (n % k->store_div)
-		return "must be a whole number of seconds";
-	*out = n / k->store_div;
-	return NULL;
-}
-
-static const char *parse_bool(const char *v, bool *out)
-{
-	static const char *const yes[] = { "yes", "true", "on", "1" };
-	static const char *const no[] = { "no", "false", "off", "0" };
-
-	for (size_t i = 0; i < 4; i++) {
-		if (!strcmp(v, yes[i])) {
-			*out = true;
-			return NULL;
-		}
-		if (!strcmp(v, no[i])) {
-			*out = false;
-			return NULL;
-		}
-	}
-	return "not a boolean (use yes or no)";
-}
-
-static bool name_char(char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	       (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-';
-}
-
-static const char *check_name(const char *v, size_t max, const char *what,
-			      char *why, size_t whylen)
-{
-	size_t n = strlen(v);
-
-	for (size_t i = 0; i < n; i++) {
-		if (!name_char(v[i])) {
-			snprintf(why, whylen,
-				 "%s may hold only A-Z a-z 0-9 _ . -", what);
-			return why;
-		}
-	}
-	if (n > max) {
-		snprintf(why, whylen, "%s longer than %zu characters", what,
-			 max);
-		return why;
-	}
-	return NULL;
-}
-
+/*
+ * The reader lets tabs through as blanks and inih strips only those around
+ * the value: one inside a path is a typo. Not in cfg_check_path() because
+ * qkd-ledgerd has always taken it.
+ */
 static const char *check_path(const char *v, size_t size, char *why,
 			      size_t whylen)
 {
-	if (v[0] != '/')
-		return "not an absolute path";
-	for (const char *s = v; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return "control character in path";
-	if (strlen(v) >= size) {
-		snprintf(why, whylen, "path longer than %zu bytes", size - 1);
-		return why;
+	if (v[0] == '/') {
+		for (const char *s = v; *s; s++)
+			if ((unsigned char)*s < 0x20 || *s == 0x7f)
+				return "control character in path";
 	}
-	return NULL;
-}
-
-/* An IPv6 zone: an interface name or index. */
-static bool zone_ok(const char *z)
-{
-	size_t n = strlen(z);
-
-	if (!n || n > 15)
-		return false;
-	for (; *z; z++)
-		if (!name_char(*z))
-			return false;
-	return true;
+	return cfg_check_path(v, size, why, whylen);
 }
 
 static const char *check_host(const char *v, size_t size)
@@ -541,7 +263,7 @@ static const char *check_host(const char *v, size_t size)
 	if (n >= size || n > 253)
 		return "host name too long";
 	if (strchr(v, ':')) {
-		/* An IPv6 literal, with an optional %zone. */
+		/* An IPv6 literal, with an optional %zone (an interface). */
 		char *zone;
 
 		memcpy(tmp, v, n + 1);
@@ -549,7 +271,7 @@ static const char *check_host(const char *v, size_t size)
 		if (zone)
 			*zone = '\0';
 		if (inet_pton(AF_INET6, tmp, &a6) != 1 ||
-		    (zone && !zone_ok(zone + 1)))
+		    (zone && !cfg_name_ok(zone + 1, 15)))
 			return "not a host name or IP address (without "
 			       "brackets; the port goes in \"port\")";
 		return NULL;
@@ -557,7 +279,7 @@ static const char *check_host(const char *v, size_t size)
 	if (v[0] == '-' || v[0] == '.' || strstr(v, ".."))
 		return "not a valid host name";
 	for (const char *s = v; *s; s++)
-		if (!name_char(*s) || *s == '_')
+		if (!cfg_name_char(*s) || *s == '_')
 			return "not a valid host name (letters, digits, "
 			       "'.' and '-' only)";
 	return NULL;
@@ -640,6 +362,29 @@ static uint64_t load_uint(const void *src, size_t size)
 	}
 }
 
+/* V_UINT, V_SIZE, V_DURATION: in the unit of the field. */
+static const char *parse_number(const struct key_desc *k, const char *v,
+				uint64_t *out, char *why, size_t whylen)
+{
+	const char *r;
+
+	switch (k->kind) {
+	case V_UINT:
+		return cfg_parse_uint(v, k->min, k->max, out, why, whylen);
+	case V_SIZE:
+		return cfg_parse_size(v, k->min, k->max, out, why, whylen);
+	default:
+		r = cfg_parse_duration(v, k->unit_ms, k->min, k->max, out, why,
+				       whylen);
+		if (r)
+			return r;
+		if (*out % k->store_div)
+			return "must be a whole number of seconds";
+		*out /= k->store_div;
+		return NULL;
+	}
+}
+
 /* Parses v for key k into cfg: NULL or the reason. */
 static const char *parse_value(const struct key_desc *k, const char *v,
 			       struct agent_config *cfg, char *why,
@@ -652,8 +397,8 @@ static const char *parse_value(const struct key_desc *k, const char *v,
 
 	switch (k->kind) {
 	case V_LINKNAME:
-		r = check_name(v, AGENT_CONFIG_NAME_SIZE - 1, "a link name",
-			       why, whylen);
+		r = cfg_check_name(v, AGENT_CONFIG_NAME_SIZE - 1, "a link name",
+				   why, whylen);
 		break;
 	case V_PATH:
 	case V_SOCKPATH:
@@ -670,29 +415,21 @@ static const char *parse_value(const struct key_desc *k, const char *v,
 		r = check_host(v, k->size);
 		break;
 	case V_CLIENTID:
-		r = check_name(v, AGENT_CONFIG_ID_SIZE - 1, "a client id",
-			       why, whylen);
+		r = cfg_check_name(v, AGENT_CONFIG_ID_SIZE - 1, "a client id",
+				   why, whylen);
 		break;
 	case V_TOPIC:
 		r = check_topic(v, k->size);
 		break;
 	case V_UINT:
-		r = parse_uint(k, v, &n, why, whylen);
-		if (!r)
-			store_uint(field, k->size, n);
-		return r;
 	case V_SIZE:
-		r = parse_size(k, v, &n, why, whylen);
-		if (!r)
-			store_uint(field, k->size, n);
-		return r;
 	case V_DURATION:
-		r = parse_duration(k, v, &n, why, whylen);
+		r = parse_number(k, v, &n, why, whylen);
 		if (!r)
 			store_uint(field, k->size, n);
 		return r;
 	case V_BOOL:
-		return parse_bool(v, (bool *)field);
+		return cfg_parse_bool(v, (bool *)field);
 	case V_MODE:
 		return parse_mode(v, (uint32_t *)field);
 	case V_QOS:
@@ -714,7 +451,7 @@ static const char *parse_value(const struct key_desc *k, const char *v,
 	if (r)
 		return r;
 	/* The string kinds: checked to fit above. */
-	if (!set_str(field, k->size, v))
+	if (!cfg_set_str(field, k->size, v))
 		return "value too long";
 	return NULL;
 }
@@ -755,7 +492,7 @@ static int handler(void *user, const char *section, const char *name,
 		   const char *value)
 {
 	struct ctx *c = user;
-	char qn[QUOTE_SIZE], qv[QUOTE_SIZE], why[WHY_SIZE];
+	char qn[CFG_QUOTE_SIZE], qv[CFG_QUOTE_SIZE], why[CFG_WHY_SIZE];
 	const struct key_desc *k = NULL;
 	const char *r;
 	int s;
@@ -765,12 +502,12 @@ static int handler(void *user, const char *section, const char *name,
 		return 0;
 	if (!*section) {
 		fail(c, "key %s outside any section (start with [link])",
-		     quote(qn, name));
+		     cfg_quote(qn, name));
 		return 0;
 	}
 	s = find_section(section, strlen(section));
 	if (s < 0) {	/* the reader checked every header: cannot happen */
-		fail(c, "unknown section %s", quote(qn, section));
+		fail(c, "unknown section %s", cfg_quote(qn, section));
 		return 0;
 	}
 	if (!*name) {
@@ -789,10 +526,10 @@ static int handler(void *user, const char *section, const char *name,
 			fail(c, "[ledger] %s: unknown key: there is no TLS: "
 			     "payloads are one-time-padded and every message "
 			     "is authenticated with QKD key (qkd-agent(8))",
-			     quote(qn, name));
+			     cfg_quote(qn, name));
 		else
 			fail(c, "[%s] %s: unknown key (known: %s)", section,
-			     quote(qn, name), known_keys(s, qv, sizeof(qv)));
+			     cfg_quote(qn, name), known_keys(s, qv, sizeof(qv)));
 		return 0;
 	}
 	if (c->key_line[i]) {
@@ -809,7 +546,7 @@ static int handler(void *user, const char *section, const char *name,
 	r = parse_value(k, value, c->cfg, why, sizeof(why));
 	if (r) {
 		fail(c, "[%s] %s = %s: %s", section, k->name,
-		     quote(qv, value), r);
+		     cfg_quote(qv, value), r);
 		return 0;
 	}
 	return 1;
@@ -826,7 +563,7 @@ static bool is_blank(char ch)
  */
 static bool check_header(struct ctx *c, const char *l, size_t len)
 {
-	char q[QUOTE_SIZE];
+	char q[CFG_QUOTE_SIZE];
 	const char *close = memchr(l, ']', len);
 	const char *rest;
 	int s;
@@ -839,7 +576,7 @@ static bool check_header(struct ctx *c, const char *l, size_t len)
 	if (s < 0) {
 		fail(c, "unknown section %s (known: link, ledger, spool, "
 		     "mqtt, socket, agent)",
-		     quote_n(q, l + 1, (size_t)(close - l - 1)));
+		     cfg_quote_n(q, l + 1, (size_t)(close - l - 1)));
 		return false;
 	}
 	for (rest = close + 1; rest < l + len && is_blank(*rest); rest++)
@@ -914,10 +651,10 @@ static char *reader(char *str, int num, void *stream)
 		const char *colon = memchr(line, ':', len);
 
 		if (!eq && !colon) {
-			char q[QUOTE_SIZE];
+			char q[CFG_QUOTE_SIZE];
 
 			fail(c, "expected \"key = value\" or \"[section]\", "
-			     "got %s", quote_n(q, line, len));
+			     "got %s", cfg_quote_n(q, line, len));
 			return NULL;
 		}
 	}
@@ -1010,8 +747,8 @@ static int finish(struct ctx *c)
 		qkd_seterr(c->err, c->errlen,
 			"%s: [ledger] reconnect_min (%s) is above reconnect_max (%s)",
 			c->path,
-			fmt_duration(dur1, sizeof(dur1), cfg->ledger.reconnect_min_ms),
-			fmt_duration(dur2, sizeof(dur2), cfg->ledger.reconnect_max_ms));
+			cfg_fmt_duration(dur1, sizeof(dur1), cfg->ledger.reconnect_min_ms),
+			cfg_fmt_duration(dur2, sizeof(dur2), cfg->ledger.reconnect_max_ms));
 		return -EINVAL;
 	}
 	if (!cfg->mqtt.enabled && !cfg->socket.enabled) {
@@ -1067,7 +804,7 @@ int agent_config_load(const char *path, struct agent_config *cfg,
 	r = finish(&c);
 	if (r)
 		return r;
-	if (!set_str(cfg->source, sizeof(cfg->source), path))
+	if (!cfg_set_str(cfg->source, sizeof(cfg->source), path))
 		cfg->source[0] = '\0';
 	return 0;
 }
@@ -1112,11 +849,11 @@ int agent_config_dump(const struct agent_config *cfg, FILE *out)
 				(unsigned long long)load_uint(field, k->size));
 			break;
 		case V_SIZE:
-			fprintf(out, "%s\n", fmt_size(buf, sizeof(buf),
+			fprintf(out, "%s\n", cfg_fmt_size(buf, sizeof(buf),
 					load_uint(field, k->size)));
 			break;
 		case V_DURATION:
-			fprintf(out, "%s\n", fmt_duration(buf, sizeof(buf),
+			fprintf(out, "%s\n", cfg_fmt_duration(buf, sizeof(buf),
 					load_uint(field, k->size) * k->store_div));
 			break;
 		case V_BOOL:

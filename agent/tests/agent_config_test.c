@@ -613,6 +613,11 @@ BAD(key_depth_too_big, MINIMAL "[agent]\nkey_depth = 65\n", 6,
     "key_depth = \"65\"", "out of range 1..64")
 BAD(size_negative, MINIMAL "[spool]\nmax_bytes = -1M\n", 6,
     "[spool] max_bytes = \"-1M\"", "negative")
+BAD(size_word, MINIMAL "[spool]\nmax_bytes = lots\n", 6,
+    "[spool] max_bytes = \"lots\"",
+    "not a size (bytes, or with a suffix K, M or G)")
+BAD(size_suffix_only, MINIMAL "[spool]\nmax_bytes = G\n", 6,
+    "max_bytes = \"G\"", "not a size")
 BAD(size_bad_suffix, MINIMAL "[spool]\nmax_bytes = 10X\n", 6,
     "max_bytes = \"10X\"", "unknown size suffix \"X\" (use K, M or G)")
 BAD(size_lower_case_suffix, MINIMAL "[spool]\nmax_bytes = 10m\n", 6,

@@ -201,6 +201,73 @@ TEST(key_window_sizes)
 	}
 }
 
+/* Every spelling qkd-agent accepts for a boolean, on/off included. */
+TEST(booleans)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+	struct ledgerd_config c;
+	char text[128];
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		snprintf(text, sizeof(text), "[ledger]\nauto_register = %s\n" GW1, no[i]);
+		load_ok(_metadata, text, &c);
+		ASSERT_FALSE(c.auto_register);
+		snprintf(text, sizeof(text), "[ledger]\nauto_register = %s\n" GW1, yes[i]);
+		load_ok(_metadata, text, &c);
+		ASSERT_TRUE(c.auto_register);
+	}
+}
+
+/* sth_ms and ack_ms: a bare number is milliseconds; qkd-agent's units are
+ * accepted too. */
+TEST(durations)
+{
+	static const struct { const char *sth, *ack; uint32_t sth_ms, ack_ms; } ok[] = {
+		{ "1", "0", 1, 0 }, { "3600000", "10000", 3600000, 10000 },
+		{ "250ms", "5ms", 250, 5 }, { "2s", "10s", 2000, 10000 },
+		{ "1min", "0s", 60000, 0 }, { "59m", "1s", 59u * 60000, 1000 },
+		{ "1h", "0ms", 3600000, 0 }, { "0001000", "010", 1000, 10 },
+	};
+	struct ledgerd_config c;
+	char text[128];
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(text, sizeof(text), "[ledger]\nsth_ms = %s\nack_ms = %s\n" GW1,
+			 ok[i].sth, ok[i].ack);
+		TH_LOG("sth_ms = %s, ack_ms = %s", ok[i].sth, ok[i].ack);
+		load_ok(_metadata, text, &c);
+		ASSERT_EQ(ok[i].sth_ms, c.sth_ms);
+		ASSERT_EQ(ok[i].ack_ms, c.ack_ms);
+	}
+}
+
+/* ... and refuse what qkd-agent's durations refuse. */
+TEST(bad_durations)
+{
+	static const struct { const char *line, *want; } bad[] = {
+		{ "ack_ms = 11s", "out of range 0ms..10s" },
+		{ "ack_ms = 10001ms", "out of range 0ms..10s" },
+		{ "sth_ms = 0s", "out of range 1ms..1h" },
+		{ "sth_ms = 61min", "out of range 1ms..1h" },
+		{ "sth_ms = 2h", "out of range 1ms..1h" },
+		{ "sth_ms = 5sec", "unknown time unit \"sec\"" },
+		{ "sth_ms = 5 s", "unknown time unit \" s\"" },
+		{ "sth_ms = 5S", "unknown time unit \"S\"" },
+		{ "ack_ms = 1.5s", "unknown time unit \".5s\"" },
+		{ "ack_ms = s", "not a number" },
+		{ "ack_ms = -5ms", "negative values are not allowed" },
+		{ "ack_ms = 18446744073709551615h", "duration too large (overflows 64 bits)" },
+		{ "sth_ms = 18446744073709551616ms", "number too large (overflows 64 bits)" },
+	};
+	char text[128];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[ledger]\n%s\n" GW1, bad[i].line);
+		load_bad(_metadata, text, strlen(text), 2, bad[i].want);
+	}
+}
+
 TEST(dump_round_trip)
 {
 	struct ledgerd_config a, b;
@@ -286,25 +353,36 @@ BAD(gateway_bad_name, "[gateway a/b]\nlink = a\n", 1, "a gateway name is 1-64")
 BAD(gateway_long_name, "[gateway "
     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\nlink = a\n",
     1, "a gateway name is 1-64")
-BAD(link_too_long, "[gateway g]\nlink = abcdefghijklmnop\n", 2, "not a link name")
-BAD(link_bad_char, "[gateway g]\nlink = a b\n", 2, "not a link name")
+BAD(link_too_long, "[gateway g]\nlink = abcdefghijklmnop\n", 2,
+    "a link name longer than 15 characters")
+BAD(link_bad_char, "[gateway g]\nlink = a b\n", 2,
+    "a link name may hold only A-Z a-z 0-9 _ . -")
+BAD(peer_link_bad_char, "[gateway g]\nlink = a\npeer_link = a:b\n", 3,
+    "[gateway g] peer_link = \"a:b\": a link name may hold only")
 BAD(empty_value, "[ledger]\ndb =\n" GW1, 2, "empty value")
 BAD(relative_path, "[ledger]\ndb = ledger.db\n" GW1, 2, "not an absolute path")
 BAD(bad_bool, "[ledger]\nauto_register = maybe\n" GW1, 2, "not a boolean")
-BAD(negative, "[ledger]\nack_every = -1\n" GW1, 2, "not a decimal integer")
+BAD(bool_upper_case, "[ledger]\nauto_register = On\n" GW1, 2, "not a boolean (use yes or no)")
+BAD(negative, "[ledger]\nack_every = -1\n" GW1, 2, "negative values are not allowed")
+BAD(not_a_number, "[ledger]\nsth_every = many\n" GW1, 2, "not a number")
+BAD(trailing_junk, "[ledger]\nsth_every = 10x\n" GW1, 2, "not a decimal integer")
+BAD(sth_every_2_32, "[ledger]\nsth_every = 4294967296\n" GW1, 2, "out of range 1..1000000")
 BAD(zero_ack_every, "[ledger]\nack_every = 0\n" GW1, 2, "out of range 1..4096")
 BAD(huge_number, "[ledger]\nsth_ms = 99999999999999999999\n" GW1, 2, "number too large")
-BAD(ack_ms_range, "[ledger]\nack_ms = 10001\n" GW1, 2, "out of range 0..10000")
+BAD(ack_ms_range, "[ledger]\nack_ms = 10001\n" GW1, 2, "out of range 0ms..10s")
 BAD(key_window_small, "[ledger]\nkey_window = 4095\n" GW1, 2,
-    "out of range 4096..1073741824 bytes")
-BAD(key_window_zero, "[ledger]\nkey_window = 0\n" GW1, 2, "out of range 4096..")
-BAD(key_window_big, "[ledger]\nkey_window = 2G\n" GW1, 2, "out of range 4096..1073741824")
+    "out of range 4K..1G (bytes)")
+BAD(key_window_zero, "[ledger]\nkey_window = 0\n" GW1, 2, "out of range 4K..")
+BAD(key_window_big, "[ledger]\nkey_window = 2G\n" GW1, 2, "out of range 4K..1G (bytes)")
 BAD(key_window_big_bytes, "[ledger]\nkey_window = 1073741825\n" GW1, 2, "out of range")
-BAD(key_window_overflow, "[ledger]\nkey_window = 4294967296K\n" GW1, 2, "number too large")
+BAD(key_window_2_32, "[ledger]\nkey_window = 4294967296K\n" GW1, 2,
+    "out of range 4K..1G (bytes)")
+BAD(key_window_overflow, "[ledger]\nkey_window = 17179869184G\n" GW1, 2,
+    "size too large (overflows 64 bits)")
 BAD(key_window_suffix, "[ledger]\nkey_window = 4MB\n" GW1, 2, "unknown size suffix")
 BAD(key_window_lower_suffix, "[ledger]\nkey_window = 4m\n" GW1, 2, "unknown size suffix")
 BAD(key_window_space, "[ledger]\nkey_window = 4 M\n" GW1, 2, "unknown size suffix")
-BAD(key_window_negative, "[ledger]\nkey_window = -1\n" GW1, 2, "not a size")
+BAD(key_window_negative, "[ledger]\nkey_window = -1\n" GW1, 2, "negative values are not allowed")
 BAD(key_window_suffix_only, "[ledger]\nkey_window = M\n" GW1, 2, "not a size")
 BAD(key_window_twice, "[ledger]\nkey_window = 1M\nkey_window = 2M\n" GW1, 3,
     "set twice (first at line 2)")
@@ -313,7 +391,9 @@ BAD(listen_hostname, "[ledger]\nlisten = ledger.example:7447\n" GW1, 2,
     "not a numeric IPv4 or IPv6 address")
 BAD(listen_port_zero, "[ledger]\nlisten = 0.0.0.0:0\n" GW1, 2, "out of range 1..65535")
 BAD(listen_port_big, "[ledger]\nlisten = 0.0.0.0:65536\n" GW1, 2, "out of range 1..65535")
-BAD(listen_port_text, "[ledger]\nlisten = 0.0.0.0:http\n" GW1, 2, "not a decimal integer")
+BAD(listen_port_text, "[ledger]\nlisten = 0.0.0.0:http\n" GW1, 2, "not a number")
+BAD(listen_port_empty, "[ledger]\nlisten = 0.0.0.0:\n" GW1, 2, "empty value")
+BAD(listen_port_junk, "[ledger]\nlisten = [::1]:80x\n" GW1, 2, "not a decimal integer")
 BAD(listen_v6_unbracketed, "[ledger]\nlisten = ::1:7447\n" GW1, 2, "needs brackets")
 BAD(listen_v6_junk, "[ledger]\nlisten = [::1]x\n" GW1, 2, "bad [IPv6]:PORT")
 BAD(not_key_value, GW1 "just words\n", 3, "expected \"key = value\"")
