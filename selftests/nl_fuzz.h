@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * nl_fuzz_test: the random message generator (nl_fuzz_gen.c) and what the
- * test (nl_fuzz_test.c) shares with it.
+ * test (nl_fuzz_test.c) shares with it; kcov_fuzz_test uses both too.
  */
 #ifndef QKD_NL_FUZZ_H
 #define QKD_NL_FUZZ_H
@@ -32,5 +32,11 @@ void nlf_seed(uint64_t seed);
 size_t gen_msg(struct fz *f, char *buf, uint32_t seq);
 /* a LINK_ID or LINK_NAME selector of a fuzz link */
 void put_sel(struct fz *f, struct nlmsghdr *nlh);
+/*
+ * Health: the family answers a dump (into @all, at most @max links) and
+ * every link's counters balance; the links' ids become @f's LINK_ID
+ * selectors. 0, -EUCLEAN for unbalanced counters, or the dump's -errno.
+ */
+int fz_healthy(struct qnl *q, struct qnl_link *all, int max, struct fz *f);
 
 #endif

@@ -3,8 +3,10 @@
  * nl_fuzz_test's message generator: every command and unknown ones, random
  * attribute types, lengths, nesting and payloads, plausible values around
  * every limit, well-formed requests with one thing wrong, corrupt lengths
- * and random flags (Documentation/netlink.rst is what it aims at).
+ * and random flags (Documentation/netlink.rst is what it aims at). Also the
+ * health check the netlink fuzzers (nl_fuzz_test, kcov_fuzz_test) share.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -296,4 +298,20 @@ size_t gen_msg(struct fz *f, char *buf, uint32_t seq)
 		nlh->nlmsg_len -= rn(8);
 	}
 	return len;
+}
+
+int fz_healthy(struct qnl *q, struct qnl_link *all, int max, struct fz *f)
+{
+	int n = qnl_dump(q, all, max, NULL);
+
+	if (n < 0)
+		return n;
+	f->nids = 0;
+	for (int i = 0; i < n; i++) {
+		if (qnl_check_counters(&all[i]))
+			return -EUCLEAN;
+		if (f->nids < 32)
+			f->ids[f->nids++] = all[i].id;
+	}
+	return 0;
 }

@@ -31,6 +31,7 @@
 #include "qkd_nl_util.h"
 #include "fuzz_util.h"
 #include "nl_fuzz.h"
+#include "fuzz_e2e.h"
 
 static void *reader(void *arg)
 {
@@ -54,23 +55,6 @@ static void *reader(void *arg)
 		close(fd);
 	}
 	return NULL;
-}
-
-/* the family answers; every link's counters balance */
-static int healthy(struct qnl *q, struct qnl_link *all, int max, struct fz *f)
-{
-	int n = qnl_dump(q, all, max, NULL);
-
-	if (n < 0)
-		return n;
-	f->nids = 0;
-	for (int i = 0; i < n; i++) {
-		if (qnl_check_counters(&all[i]))
-			return -EUCLEAN;
-		if (f->nids < 32)
-			f->ids[f->nids++] = all[i].id;
-	}
-	return 0;
 }
 
 FIXTURE(fuzz) {
@@ -205,7 +189,7 @@ TEST_F_TIMEOUT(fuzz, random_messages, 600)
 	ASSERT_EQ(0, qnl_new_user(&self->q, "f0", 0, 0, NULL));
 	ASSERT_EQ(0, qnl_new_user(&self->q, "f1", 0, 4096, NULL));
 	ASSERT_EQ(0, qnl_new_sim(&self->q, "f2", "f3", 65536, NULL));
-	ASSERT_EQ(0, healthy(&self->q, self->all, 256, f));
+	ASSERT_EQ(0, fz_healthy(&self->q, self->all, 256, f));
 
 	ASSERT_EQ(0, qnl_open(&s));
 	fd = mnl_socket_get_fd(s.nl);
@@ -226,7 +210,7 @@ TEST_F_TIMEOUT(fuzz, random_messages, 600)
 	while (t.msgs + (sd ? sd->t.msgs : 0) < target && qnl_now_ms() < end) {
 		send_batch(f, fd, batch, rbuf, &seq, &t);
 		if (t.dgrams % 2000 == 0)
-			ASSERT_EQ(0, healthy(&self->q, self->all, 256, f));
+			ASSERT_EQ(0, fz_healthy(&self->q, self->all, 256, f));
 	}
 	f->stop = 1;
 	pthread_join(th, NULL);
@@ -252,43 +236,14 @@ TEST_F_TIMEOUT(fuzz, random_messages, 600)
 	EXPECT_GE(t.msgs, target < 100000 ? target : 100000);
 
 	/* healthy: the family answers, counters balance, links go away */
-	ASSERT_EQ(0, healthy(&self->q, self->all, 256, f));
+	ASSERT_EQ(0, fz_healthy(&self->q, self->all, 256, f));
 	ASSERT_EQ(0, qnl_del_all(&self->q));
 	ASSERT_EQ(0, qnl_dump(&self->q, self->all, 256, NULL));
 }
 
 TEST_F(fuzz, then_end_to_end)
 {
-	unsigned char key[1000], r[QKD_HDR + 1000];
-	struct qnl m;
-	struct qnl_link l;
-	int tx, rx;
-
-	for (size_t i = 0; i < sizeof(key); i++)
-		key[i] = i * 7;
-	ASSERT_EQ(0, qnl_open(&m));
-	ASSERT_EQ(0, qnl_join_monitor(&m));
-	ASSERT_EQ(0, qnl_new_user(&self->q, "fresh", 3, 0, NULL));
-	ASSERT_EQ(0, qnl_wait_ntf(&m, QKDKEY_CMD_LINK_ADD_NTF, "fresh", &l, 10000));
-	ASSERT_EQ(0, qnl_push(&self->q, "fresh", QKDKEY_DIR_TX, 3, 0, key, 1000, NULL));
-	ASSERT_EQ(0, qnl_push(&self->q, "fresh", QKDKEY_DIR_RX, 3, 0, key, 1000, NULL));
-	tx = qkd_open_bind("fresh", QKDKEY_DIR_TX, O_NONBLOCK);
-	rx = qkd_open_bind("fresh", QKDKEY_DIR_RX, O_NONBLOCK);
-	ASSERT_LE(0, tx);
-	ASSERT_LE(0, rx);
-	ASSERT_EQ(QKD_HDR + 1000, qkd_read(tx, r, QKD_HDR + 1000));
-	EXPECT_EQ(0, memcmp(r + QKD_HDR, key, 1000));
-	ASSERT_EQ(1000, qkd_pread(rx, r, 1000, 0));
-	EXPECT_EQ(0, memcmp(r, key, 1000));
-	ASSERT_EQ(0, qnl_get(&self->q, 0, "fresh", &l, NULL));
-	EXPECT_EQ(0, qnl_check_counters(&l));
-	EXPECT_EQ(1000, l.cnt[QKDKEY_COUNTER_A_TX_TAKEN]);
-	ASSERT_EQ(0, qnl_del(&self->q, "fresh", NULL));
-	ASSERT_EQ(0, qnl_wait_ntf(&m, QKDKEY_CMD_LINK_DEL_NTF, "fresh", &l, 10000));
-	EXPECT_EQ(-ENODEV, qkd_read(tx, r, QKD_HDR + 10));
-	close(tx);
-	close(rx);
-	qnl_close(&m);
+	fuzz_end_to_end(_metadata, &self->q);
 }
 
 TEST_HARNESS_MAIN
