@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Fault injection (debug kernel: CONFIG_FAULT_INJECTION, FAILSLAB,
- * FAULT_INJECTION_USERCOPY; skipped elsewhere).
+ * FAIL_PAGE_ALLOC, FAULT_INJECTION_USERCOPY; skipped elsewhere).
  *
  * 1. fail-nth sweeps: every operation of fi_ops.c is run with its 1st,
- *    2nd, ... allocation or user copy failed until it succeeds without
+ *    2nd, ... allocation (slab or page, any order) or user copy failed
+ *    until it succeeds without
  *    reaching the fault. Each attempt must fail with an errno (ENOMEM,
  *    EFAULT, ENOBUFS) and leave the state whole (fi_ops.c's checks), and
  *    the kernel must log no report; the module functions whose allocations
