@@ -25,6 +25,8 @@ export LC_ALL=C
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
+# shellcheck source=scripts/netns-pair
+. "$repo/scripts/netns-pair"
 bin=${AGENT_BIN:-$repo/build/agent}
 N_MQTT=${N_MQTT:-40}
 M_UNIX=${M_UNIX:-40}
@@ -69,8 +71,7 @@ cleanup() {
 		kill -9 "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
-	ip netns del gw 2>/dev/null
-	ip netns del ledger 2>/dev/null
+	netns_pair_down
 	[ -e /sys/module/qkd_sim ] && rmmod qkd_sim
 	[ -e /sys/module/qkdkey ] && wait_for 10 rmmod qkdkey 2>/dev/null
 	if [ "${KEEP_TMP:-0}" = 1 ]; then echo "# kept $tmp"; else rm -rf "$tmp"; fi
@@ -129,14 +130,7 @@ if ! insmod "$repo/kernel/qkdkey.ko" || ! insmod "$repo/kernel/qkd_sim.ko" pairs
 	finish
 fi
 wait_for 5 test -c /dev/qkdkey
-modprobe veth
-ip netns add gw && ip netns add ledger &&
-ip link add veth-gw type veth peer name veth-ledger &&
-ip link set veth-gw netns gw && ip link set veth-ledger netns ledger &&
-ip -n gw addr add 192.0.2.1/24 dev veth-gw && ip -n gw link set veth-gw up &&
-ip -n gw link set lo up &&
-ip -n ledger addr add 192.0.2.2/24 dev veth-ledger &&
-ip -n ledger link set veth-ledger up && ip -n ledger link set lo up
+netns_pair_up
 
 # Acks held back 100 ms: frames are in flight unacked when the agent is
 # killed, so the restart must resend them (qkd-recv drops the duplicates).

@@ -227,10 +227,6 @@ static int state_undo(void)
 	return close_all();
 }
 
-#define OP(n, s, r, c, u, m)	{ .name = n, .setup = s, .run = r, .check = c, \
-				  .undo = u, .modules = m, .from_end = m != 0 }
-#define NL(n, r, c, u)		OP(n, nl_setup, r, c, u, 0)
-
 const struct fi_op fi_key_ops[] = {
 	OP("KEY_PUSH TX", push_setup, push_tx_run, push_tx_check, close_all, 0),
 	OP("KEY_PUSH RX", push_setup, push_rx_run, push_rx_check, close_all, 0),

@@ -305,8 +305,6 @@ int fi_no_check(int r)
 	return 0;
 }
 
-#define OP(n, s, r, c, u, m)	{ .name = n, .setup = s, .run = r, .check = c, \
-				  .undo = u, .modules = m, .from_end = m != 0 }
 #define NL(n, r, c, u)		OP(n, nl_setup, r, c, u, 0)
 
 const struct fi_op fi_ops[] = {

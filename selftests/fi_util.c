@@ -21,21 +21,6 @@ static char saved_printk[64];
 long fi_faults;
 int fi_last_in_module;
 
-int fi_knob(const char *rel, const char *val)
-{
-	char path[256];
-	int fd, r = 0;
-
-	snprintf(path, sizeof(path), "%s/%s", FI_DEBUGFS, rel);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
 static int write_file(const char *path, const char *val)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC), r = 0;
@@ -46,6 +31,14 @@ static int write_file(const char *path, const char *val)
 		r = -errno;
 	close(fd);
 	return r;
+}
+
+int fi_knob(const char *rel, const char *val)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", FI_DEBUGFS, rel);
+	return write_file(path, val);
 }
 
 int fi_setup(void)

@@ -80,6 +80,10 @@ struct fi_op {
 	int from_end;
 };
 
+/* a table entry of fi_ops[] or fi_key_ops[] */
+#define OP(n, s, r, c, u, m)	{ .name = n, .setup = s, .run = r, .check = c, \
+				  .undo = u, .modules = m, .from_end = m != 0 }
+
 /* fi_ops.c: module loads and netlink; fi_keyops.c: key and files */
 extern const struct fi_op fi_ops[], fi_key_ops[];
 extern const int fi_nops, fi_nkey_ops;
